@@ -1,0 +1,95 @@
+"""Private by default: the lesson of 2021 written as middleware.
+
+Every response is made private and non-storable (`never_cache`) unless its view was marked
+with `kaika.cache.public_page` *and* the response is provably the same for everyone: a GET or
+HEAD answered 200, with no cookie set, no `Vary: Cookie`, and no session, user, message or
+CSRF token touched while it was made. A page marked public that breaks one of these rules is
+sent private, and the mistake is logged (raised under DEBUG and in tests).
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.cache import add_never_cache_headers, has_vary_header, patch_cache_control
+
+from kaika.cache import public_max_age
+
+logger = logging.getLogger("kaika.cache")
+
+# Headers that let a proxy or CDN override the origin's Cache-Control. kaika never emits them
+# (the 2021 cache kept pages regardless of what the application said); private responses get
+# an explicit `CDN-Cache-Control: no-store` on top of `Cache-Control`.
+OVERRIDING_HEADERS = ("X-Accel-Expires", "Surrogate-Control", "CDN-Cache-Control")
+
+
+class PublicPageError(ImproperlyConfigured):
+    pass
+
+
+def personal_state_touched(request, response) -> list[str]:
+    """Why this response is not the same for every visitor (empty when it is)."""
+    reasons = []
+    if response.cookies:
+        reasons.append(f"sets cookies {sorted(response.cookies)}")
+    if has_vary_header(response, "Cookie"):
+        reasons.append("varies on Cookie")
+    session = getattr(request, "session", None)
+    if session is not None and session.accessed:
+        reasons.append("touched the session (request.user, messages or login state)")
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        reasons.append("used a CSRF token")
+    return reasons
+
+
+def drop_vary_accept_language(response) -> None:
+    """The language of a page comes from its URL (/ is Japanese, /en/ English: i18n_patterns
+    without a default prefix), never from Accept-Language; LocaleMiddleware still adds
+    `Vary: Accept-Language`, which would split a shared cache by every browser's header."""
+    vary = [v.strip() for v in response.get("Vary", "").split(",") if v.strip()]
+    kept = [v for v in vary if v.lower() != "accept-language"]
+    if kept:
+        response["Vary"] = ", ".join(kept)
+    else:
+        response.headers.pop("Vary", None)
+
+
+class PrivateByDefaultMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.kaika_public_max_age = None
+        response = self.get_response(request)
+        for header in OVERRIDING_HEADERS:
+            response.headers.pop(header, None)
+
+        max_age = request.kaika_public_max_age
+        if max_age is not None and self.may_be_public(request, response):
+            patch_cache_control(response, public=True, max_age=max_age)
+            drop_vary_accept_language(response)
+            return response
+
+        add_never_cache_headers(response)
+        response.headers["CDN-Cache-Control"] = "no-store"
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        request.kaika_public_max_age = public_max_age(view_func)
+
+    def may_be_public(self, request, response) -> bool:
+        # Quietly private: these are legitimate outcomes of a public view, not mistakes.
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            return False
+        cache_control = response.get("Cache-Control", "")
+        if "private" in cache_control or "no-store" in cache_control:
+            return False
+
+        reasons = personal_state_touched(request, response)
+        if not reasons:
+            return True
+        message = f"Public page {request.path} was sent private: it " + "; ".join(reasons)
+        logger.error(message)
+        if settings.KAIKA_STRICT_PUBLIC_PAGES:
+            raise PublicPageError(message)
+        return False

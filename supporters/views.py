@@ -1,0 +1,32 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from supporters.forms import ProfileForm
+
+
+@never_cache
+@login_required
+def mypage(request):
+    return render(request, "supporters/mypage.html", {"profile": request.user})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("会員情報を更新しました。"))
+        return redirect(next_url or "supporters:mypage")
+    return render(request, "supporters/profile_edit.html", {"form": form, "next": next_url})
