@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "django_tasks_db",
     "kaika",
     "supporters",
     "projects",
@@ -98,11 +99,13 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("DB_POOL_MIN", "2")),
         "max_size": int(os.environ.get("DB_POOL_MAX", "20")),
         # Health check before handing out a connection, so a PostgreSQL restart heals itself.
-        "check": True,
+        "check": ConnectionPool.check_connection,
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -165,6 +168,7 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[kaika] "
 ACCOUNT_SIGNUP_FORM_CLASS = "supporters.forms.SignupProfileForm"
+ACCOUNT_ADAPTER = "supporters.adapters.AccountAdapter"
 
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # Counted in the shared cache (Redis in production), so every app process sees the same count.
@@ -212,6 +216,19 @@ if os.environ.get("SMTP_HOST"):
 else:
     # Local default: emails are printed on the console (the verification link included).
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- Background tasks -----------------------------------------------------------------------
+# Emails leave through django.tasks after the transaction commits. "database" queues them in
+# PostgreSQL for `manage.py db_worker`; "immediate" (the embedded default) runs them in-process.
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate" if DEBUG else "database")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+        }[TASKS_BACKEND]
+    }
+}
 
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.

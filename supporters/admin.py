@@ -25,8 +25,14 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     list_display = ("email", "full_name", "prefecture", "is_staff", "is_active", "date_joined")
     list_filter = ("is_staff", "is_superuser", "is_active", "gender", "occupation", "prefecture")
-    search_fields = ("email", "family_name", "given_name", "family_name_kana", "given_name_kana",
-                     "phone")
+    search_fields = (
+        "email",
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "phone",
+    )
     readonly_fields = ("last_login", "date_joined")
     # The password hash is shown only as Django's summary widget, never as text.
     fieldsets = (
@@ -63,7 +69,15 @@ class UserAdmin(DjangoUserAdmin):
         ),
         (_("日時"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
 
     @admin.display(description=_("氏名"), ordering="family_name_kana")
     def full_name(self, obj):

@@ -77,9 +77,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     given_name_kana = models.CharField(_("メイ"), max_length=50, blank=True)
     birth_date = models.DateField(_("生年月日"), null=True, blank=True)
     gender = models.CharField(_("性別"), max_length=16, choices=Gender.choices, blank=True)
-    occupation = models.CharField(
-        _("職業"), max_length=32, choices=Occupation.choices, blank=True
-    )
+    occupation = models.CharField(_("職業"), max_length=32, choices=Occupation.choices, blank=True)
     company_name = models.CharField(_("会社名・勤務先"), max_length=100, blank=True)
     postal_code = models.CharField(_("郵便番号"), max_length=7, blank=True)
     prefecture = models.CharField(

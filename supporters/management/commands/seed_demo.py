@@ -19,18 +19,30 @@ DEMO_ACCOUNTS = [
         "email": "staff@example.jp",
         "is_staff": True,
         "is_superuser": True,
-        "profile": {"family_name": "事務局", "given_name": "太郎",
-                    "family_name_kana": "ジムキョク", "given_name_kana": "タロウ"},
+        "profile": {
+            "family_name": "事務局",
+            "given_name": "太郎",
+            "family_name_kana": "ジムキョク",
+            "given_name_kana": "タロウ",
+        },
     },
     {
         "email": "shop@example.jp",
-        "profile": {"family_name": "商店", "given_name": "花子",
-                    "family_name_kana": "ショウテン", "given_name_kana": "ハナコ"},
+        "profile": {
+            "family_name": "商店",
+            "given_name": "花子",
+            "family_name_kana": "ショウテン",
+            "given_name_kana": "ハナコ",
+        },
     },
     {
         "email": "supporter@example.jp",
-        "profile": {"family_name": "山口", "given_name": "一郎",
-                    "family_name_kana": "ヤマグチ", "given_name_kana": "イチロウ"},
+        "profile": {
+            "family_name": "山口",
+            "given_name": "一郎",
+            "family_name_kana": "ヤマグチ",
+            "given_name_kana": "イチロウ",
+        },
     },
 ]
 
@@ -55,7 +67,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             for account in DEMO_ACCOUNTS:
                 self.ensure_account(account)
-        self.stdout.write(self.style.SUCCESS("Demo accounts ready (password: %s)" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts ready (password: {DEMO_PASSWORD})"))
 
     def ensure_account(self, account: dict) -> User:
         email = account["email"]

@@ -1,0 +1,28 @@
+from functools import partial
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+
+from kaika.tasks import send_email
+
+
+def send_email_on_commit(message: EmailMessage) -> None:
+    """Queue a rendered message for the worker, once the surrounding transaction commits.
+
+    Never sent from inside a locked section, and never for a transaction that rolled back.
+    """
+    html_body = None
+    for content, mimetype in getattr(message, "alternatives", []):
+        if mimetype == "text/html":
+            html_body = str(content)
+    transaction.on_commit(
+        partial(
+            send_email.enqueue,
+            subject=str(message.subject),
+            body=str(message.body),
+            to=list(message.to),
+            from_email=message.from_email,
+            html_body=html_body,
+            reply_to=list(message.reply_to) or None,
+        )
+    )

@@ -1,0 +1,94 @@
+import datetime
+import itertools
+import os
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.cache import cache
+
+from supporters.models import User
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PASSWORD = "correct-horse-battery-staple"
+
+
+def using_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def using_redis() -> bool:
+    return settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
+
+
+def pytest_report_header(config):
+    return [
+        f"kaika: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, CI={IN_CI}"
+    ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Service-backed tests skip locally when the service is missing, and fail in CI."""
+    missing = {
+        "postgres": None if using_postgres() else "no PostgreSQL (no DATABASE_URL, none on :5432)",
+        "redis": None if using_redis() else "no Redis (REDIS_URL unset, none on :6379)",
+    }
+    for item in items:
+        for marker, reason in missing.items():
+            if reason and item.get_closest_marker(marker):
+                if IN_CI:
+                    raise pytest.UsageError(f"CI must run {item.nodeid}, but there is {reason}")
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: {reason}"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    # Rate-limit counters and cached sessions live here; no test sees another's.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+_emails = itertools.count(1)
+
+COMPLETE_PROFILE = {
+    "family_name": "山田",
+    "given_name": "花子",
+    "family_name_kana": "ヤマダ",
+    "given_name_kana": "ハナコ",
+    "birth_date": datetime.date(1990, 5, 17),
+    "gender": "female",
+    "occupation": "employee",
+    "company_name": "",
+    "postal_code": "7530001",
+    "prefecture": "35",
+    "city": "山口市",
+    "street_address": "亀山町1-1",
+    "building": "",
+    "phone": "09012345678",
+}
+
+
+def make_user(*, email: str | None = None, verified: bool = True, profile: bool = True, **extra):
+    email = email or f"user{next(_emails)}@example.jp"
+    fields = {**(COMPLETE_PROFILE if profile else {}), **extra}
+    user = User.objects.create_user(email=email, password=PASSWORD, **fields)
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    return user
+
+
+@pytest.fixture
+def user(db):
+    return make_user()
+
+
+@pytest.fixture
+def user_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_user(db):
+    return make_user(email="staff@example.jp", is_staff=True, is_superuser=True)

@@ -1,0 +1,189 @@
+"""Every URL of the site, walked: nothing is cacheable unless it is deliberately public.
+
+The 2021 leak showed pages of logged-in supporters to other people through a shared cache.
+Here every URL pattern is requested anonymously, as a supporter and as staff, with GET, an
+empty (invalid) POST and a valid POST, in both languages, and every response must be private
+and non-storable, unless its view is on the public allowlist, in which case it must be
+cacheable *and* the same for everyone: no cookie, no `Vary: Cookie`.
+"""
+
+import re
+
+import pytest
+from django.urls import URLResolver, get_resolver, reverse
+from django.utils import translation
+
+from kaika.cache import public_max_age
+from tests.conftest import make_user
+from tests.url_catalogue import (
+    NO_FORM_DATA_NEEDED,
+    PUBLIC_URL_NAMES,
+    URL_KWARGS,
+    VALID_POSTS,
+)
+
+PARAM_RE = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
+ANONYMOUS_FORMS = {"account_login", "account_signup", "account_reset_password"}
+PRIVATE_CACHE_CONTROL = {"max-age=0", "no-cache", "no-store", "must-revalidate", "private"}
+OWN_FORM_RE = re.compile(r"<form\b([^>]*)>", re.IGNORECASE)
+
+
+def collect_patterns(language: str):
+    """(name or None, route text, callback) of every URL pattern, namespaces joined."""
+    found = []
+
+    def walk(resolver, prefix, namespace):
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern, prefix + str(pattern.pattern), ns)
+            else:
+                name = f"{namespace}{pattern.name}" if pattern.name else None
+                found.append((name, prefix + str(pattern.pattern), pattern.callback))
+
+    with translation.override(language):
+        walk(get_resolver(), "", "")
+    return found
+
+
+def param_names(route: str) -> list[str]:
+    return [a or b for a, b in PARAM_RE.findall(route)]
+
+
+def build_url(name, route, language, objects) -> str:
+    kwargs = {param: URL_KWARGS[param](objects) for param in param_names(route)}
+    with translation.override(language):
+        if name:
+            return reverse(name, kwargs=kwargs)
+    url = PARAM_RE.sub(lambda m: kwargs[m.group(1) or m.group(2)], route)
+    return "/" + url.replace("^", "").replace("$", "")
+
+
+def is_admin(name, route) -> bool:
+    return (name or "").startswith("admin:") or "admin/" in route
+
+
+ALL = [(lang, *p) for lang in ("ja", "en") for p in collect_patterns(lang)]
+IDS = [f"{lang}:{route or '/'}" for lang, _, route, _ in ALL]
+
+
+def assert_private(response, what: str) -> None:
+    cache_control = {v.strip() for v in response.get("Cache-Control", "").split(",")}
+    assert PRIVATE_CACHE_CONTROL <= cache_control, f"{what}: Cache-Control {cache_control}"
+    assert response.get("CDN-Cache-Control") == "no-store", what
+    assert "Expires" in response, what
+    for header in ("X-Accel-Expires", "Surrogate-Control"):
+        assert header not in response, f"{what}: {header}"
+
+
+def assert_public(response, what: str) -> None:
+    cache_control = response.get("Cache-Control", "")
+    assert "public" in cache_control and "max-age=" in cache_control, what
+    assert "private" not in cache_control and "no-store" not in cache_control, what
+    assert not response.cookies, f"{what} sets cookies {list(response.cookies)}"
+    assert "cookie" not in response.get("Vary", "").lower(), f"{what}: Vary {response['Vary']}"
+    for header in ("X-Accel-Expires", "Surrogate-Control", "CDN-Cache-Control"):
+        assert header not in response, f"{what}: {header}"
+
+
+@pytest.fixture
+def objects(db):
+    return {
+        "user": make_user(email="walker@example.jp"),
+        "staff": make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True),
+    }
+
+
+def request_as(client, who, objects, method, url, data=None):
+    client.logout()
+    if who != "anonymous":
+        client.force_login(objects[who])
+    return getattr(client, method)(url, data or {})
+
+
+def test_public_allowlist_matches_the_views_marked_public():
+    marked = {name for _, name, _, cb in ALL if public_max_age(cb) is not None}
+    assert marked == PUBLIC_URL_NAMES
+
+
+@pytest.mark.parametrize(("language", "name", "route", "callback"), ALL, ids=IDS)
+def test_every_response_is_private_unless_deliberately_public(
+    client, objects, language, name, route, callback
+):
+    url = build_url(name, route, language, objects)
+    public = name in PUBLIC_URL_NAMES
+    for who in ("anonymous", "user", "staff"):
+        response = request_as(client, who, objects, "get", url)
+        what = f"GET {url} as {who} ({response.status_code})"
+        if public and response.status_code == 200:
+            assert_public(response, what)
+        else:
+            assert_private(response, what)
+    for who in ("anonymous", "user"):
+        response = request_as(client, who, objects, "post", url)
+        assert_private(response, f"empty POST {url} as {who} ({response.status_code})")
+    if name in VALID_POSTS:
+        data = VALID_POSTS[name](objects)
+        who = "anonymous" if name in ANONYMOUS_FORMS else "user"
+        response = request_as(client, who, objects, "post", url, data)
+        assert_private(response, f"valid POST {url} as {who} ({response.status_code})")
+        assert response.status_code in (200, 302), response.status_code
+
+
+def own_post_forms(html: str, url: str) -> list[str]:
+    """Forms on the page that post to the page itself (not the header's logout form)."""
+    forms = []
+    for attrs in OWN_FORM_RE.findall(html):
+        if 'method="post"' not in attrs.lower():
+            continue
+        action = re.search(r'action="([^"]*)"', attrs)
+        if action is None or action.group(1) in ("", url):
+            forms.append(attrs)
+    return forms
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "route", "callback"),
+    [a for a in ALL if a[0] == "ja" and not is_admin(a[1], a[2])],
+    ids=[i for i, a in zip(IDS, ALL, strict=True) if a[0] == "ja" and not is_admin(a[1], a[2])],
+)
+def test_every_form_has_valid_data_in_the_catalogue(
+    client, objects, language, name, route, callback
+):
+    url = build_url(name, route, language, objects)
+    for who in ("anonymous", "user"):
+        response = request_as(client, who, objects, "get", url)
+        if response.status_code != 200:
+            continue
+        if own_post_forms(response.content.decode(), url):
+            assert name in VALID_POSTS or name in NO_FORM_DATA_NEEDED, (
+                f"{url} has a form: add valid data to tests/url_catalogue.py VALID_POSTS"
+            )
+
+
+DECEPTION_SUFFIXES = ("x.css", ";x.css", "%2Fx.css", "/.js")
+
+
+@pytest.mark.parametrize(
+    ("language", "name", "route", "callback"),
+    [a for a in ALL if a[1] not in PUBLIC_URL_NAMES],
+    ids=[i for i, a in zip(IDS, ALL, strict=True) if a[1] not in PUBLIC_URL_NAMES],
+)
+def test_web_cache_deception_suffixes_are_404_or_private(
+    client, objects, language, name, route, callback
+):
+    """`/mypage/x.css` must never be a cacheable copy of My page (web cache deception)."""
+    url = build_url(name, route, language, objects)
+    for suffix in DECEPTION_SUFFIXES:
+        for who in ("anonymous", "user"):
+            response = request_as(client, who, objects, "get", url + suffix)
+            what = f"GET {url + suffix} as {who} ({response.status_code})"
+            assert response.status_code == 404 or "private" in response.get("Cache-Control", ""), (
+                what
+            )
+            assert_private(response, what)
+
+
+def test_my_page_with_a_static_suffix_is_not_found(user_client):
+    for suffix in DECEPTION_SUFFIXES:
+        assert user_client.get("/mypage/" + suffix).status_code == 404
