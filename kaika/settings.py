@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "django_tasks_db",
+    "localflavor",
     "kaika",
     "supporters",
     "projects",

@@ -1,15 +1,21 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from kaika import views
+from kaika.converters import PostalCodeConverter
+from supporters.views import postal_lookup
 
 admin.site.site_header = "kaika 管理"
 admin.site.site_title = "kaika 管理"
 
+register_converter(PostalCodeConverter, "postal_code")
+
 urlpatterns = [
     path("healthz", views.health, name="health"),
+    # Language-neutral data for the address autofill script.
+    path("api/postal/<postal_code:postal_code>/", postal_lookup, name="postal_lookup"),
 ]
 
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from

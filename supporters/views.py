@@ -1,12 +1,17 @@
+from dataclasses import asdict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from kaika.cache import public_page
 from supporters.forms import ProfileForm
+from supporters.postal import lookup
 
 
 @never_cache
@@ -30,3 +35,12 @@ def profile_edit(request):
         messages.success(request, _("会員情報を更新しました。"))
         return redirect(next_url or "supporters:mypage")
     return render(request, "supporters/profile_edit.html", {"form": form, "next": next_url})
+
+
+@public_page(max_age=60 * 60 * 24)
+def postal_lookup(request, postal_code: str):
+    """Public and cacheable: the same answer for everyone, and no personal data in it."""
+    address = lookup(postal_code)
+    if address is None:
+        return JsonResponse({"found": False}, status=404)
+    return JsonResponse({"found": True, **asdict(address)})

@@ -11,6 +11,7 @@ from tests.conftest import PASSWORD
 
 PUBLIC_URL_NAMES = {
     "home",
+    "postal_lookup",
 }
 
 
@@ -27,6 +28,7 @@ URL_KWARGS = {
     "key": lambda objects: "not-a-real-key",
     "uidb36": lambda objects: "1",
     "url": lambda objects: "does-not-exist/",
+    "postal_code": lambda objects: "7530001",
 }
 
 PROFILE_POST = {
