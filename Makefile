@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Compiles locale/*/LC_MESSAGES/*.po; needs no settings (and so no SECRET_KEY).
 messages: install
-	$(PY) manage.py compilemessages --ignore '.venv' -v 0
+	cd $(CURDIR) && env -u DJANGO_SETTINGS_MODULE $(VENV)/bin/django-admin compilemessages 		--ignore '.venv' -v 0
 
 # The site on its embedded default: SQLite file, local-memory cache, console email, demo data.
 run: install messages
