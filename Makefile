@@ -5,7 +5,6 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
-export DJANGO_SETTINGS_MODULE ?= kaika.settings
 
 .PHONY: run test install lint format check messages clean
 
@@ -31,7 +30,7 @@ run: install messages
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set, else a reachable local
 # PostgreSQL / Redis, else SQLite and local memory (service-only tests skip, saying why).
 test: install messages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=kaika.settings_test $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
