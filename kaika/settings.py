@@ -216,7 +216,7 @@ if os.environ.get("SMTP_HOST"):
     }
 else:
     # Local default: emails are printed on the console (the verification link included).
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {"default": {"BACKEND": "kaika.console_mail.ReadableConsoleBackend"}}
 
 # --- Background tasks -----------------------------------------------------------------------
 # Emails leave through django.tasks after the transaction commits. "database" queues them in

@@ -294,3 +294,14 @@ def test_logout_ends_the_session(user_client):
     assert response.status_code == 302
     assert_private(response, "logout")
     assert user_client.get(reverse("supporters:mypage")).status_code == 302
+
+
+def test_verification_email_names_the_site_and_is_readable(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_signup"), SIGNUP)
+    mail = mailoutbox[0]
+    assert mail.to == ["hanako.yamada@example.jp"]
+    assert "kaika 頑張るお店応援プロジェクト" in mail.body
+    assert "/accounts/confirm-email/" in mail.body
