@@ -105,7 +105,9 @@ class InquiryNote(models.Model):
         ordering = ("created_at",)
 
     def __str__(self) -> str:
-        return f"{self.inquiry} / {self.created_at:%Y-%m-%d %H:%M}"
+        # Admin's change message names the row before a service has given it a time.
+        when = f"{self.created_at:%Y-%m-%d %H:%M}" if self.created_at else "-"
+        return f"{self.inquiry_id and self.inquiry} / {when}"
 
 
 class InquiryReply(models.Model):
@@ -131,4 +133,6 @@ class InquiryReply(models.Model):
         ordering = ("created_at",)
 
     def __str__(self) -> str:
-        return f"{self.inquiry} / {self.created_at:%Y-%m-%d %H:%M}"
+        # Admin's change message names the row before a service has given it a time.
+        when = f"{self.created_at:%Y-%m-%d %H:%M}" if self.created_at else "-"
+        return f"{self.inquiry_id and self.inquiry} / {when}"
