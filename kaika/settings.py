@@ -231,6 +231,17 @@ TASKS = {
     }
 }
 
+# --- Inquiries (the contact form) ------------------------------------------------------------
+# Who is told about a new inquiry; empty means every active staff user.
+KAIKA_STAFF_EMAILS = env_list("KAIKA_STAFF_EMAILS")
+# Contact form sends allowed per window, counted in the shared cache so that every app process
+# sees the same count. Per IP is generous: Japanese mobile carriers put many people behind one
+# address (CGNAT). Per email stops the form being used to flood one mailbox.
+KAIKA_INQUIRY_RATE_LIMITS = {
+    "ip": (int(os.environ.get("INQUIRY_RATE_LIMIT_IP", "20")), 10 * 60),
+    "email": (int(os.environ.get("INQUIRY_RATE_LIMIT_EMAIL", "5")), 60 * 60),
+}
+
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.
 if env_bool("BEHIND_TLS_PROXY"):
