@@ -1,0 +1,50 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "HTTPS"}}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "kaika.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run(["manage.py", "check"])
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        SECRET_KEY="x" * 20 + "-a-long-and-random-enough-production-secret-key-0123456789",
+        ALLOWED_HOSTS="kaika.example.jp",
+        SMTP_HOST="smtp.example.jp",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_embedded_default_is_sqlite_and_local_memory():
+    result = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'])",
+        ],
+        DEBUG="true",
+        DATABASE_URL="",
+        REDIS_URL="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sqlite3" in result.stdout and "LocMemCache" in result.stdout
