@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from kaika import views
+from projects import views as project_views
 
 admin.site.site_header = "kaika 管理"
 admin.site.site_title = "kaika 管理"
@@ -15,7 +16,8 @@ urlpatterns = [
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from
 # a cookie or the session, so a shared cache can keep both versions of a public page apart.
 urlpatterns += i18n_patterns(
-    path("", views.home, name="home"),
+    path("", project_views.home, name="home"),
+    path("", include("projects.urls")),
     path("accounts/", include("allauth.urls")),
     path("mypage/", include("supporters.urls")),
     path("admin/", admin.site.urls),
