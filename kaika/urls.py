@@ -5,6 +5,7 @@ from django.urls import include, path, register_converter
 
 from kaika import views
 from kaika.converters import PostalCodeConverter
+from projects import views as project_views
 from supporters.views import postal_lookup
 
 admin.site.site_header = "kaika 管理"
@@ -21,7 +22,8 @@ urlpatterns = [
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from
 # a cookie or the session, so a shared cache can keep both versions of a public page apart.
 urlpatterns += i18n_patterns(
-    path("", views.home, name="home"),
+    path("", project_views.home, name="home"),
+    path("", include("projects.urls")),
     path("accounts/", include("allauth.urls")),
     path("mypage/", include("supporters.urls")),
     # The contact form, and the supporter's own inquiries under /mypage/inquiries/.

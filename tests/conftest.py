@@ -6,6 +6,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from supporters.models import User
 
@@ -41,6 +42,14 @@ def pytest_collection_modifyitems(config, items):
                 if IN_CI:
                     raise pytest.UsageError(f"CI must run {item.nodeid}, but there is {reason}")
                 item.add_marker(pytest.mark.skip(reason=f"{marker}: {reason}"))
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request to /en/ activates English in this thread; the next test starts in Japanese.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,13 @@ from tests.conftest import PASSWORD
 PUBLIC_URL_NAMES = {
     "home",
     "postal_lookup",
+    "projects:shop_list",
+    "projects:shop_detail",
+    "projects:project_detail",
+    "projects:round_detail",
+    "projects:faq",
+    "projects:terms",
+    "projects:privacy",
 }
 
 
@@ -31,6 +38,11 @@ URL_KWARGS = {
     "postal_code": lambda objects: "7530001",
     # An inquiry sent by objects["user"]: 200 for them, 404 for staff on My page.
     "reference": lambda objects: objects["inquiry"].reference,
+    # The catalog: a shop and a limited listing operated by objects["user"].
+    "shop_id": lambda objects: str(objects["shop"].pk),
+    "listing_id": lambda objects: str(objects["listing"].pk),
+    "slug": lambda objects: objects["project"].slug,
+    "number": lambda objects: str(objects["round"].number),
 }
 
 PROFILE_POST = {
@@ -48,6 +60,29 @@ PROFILE_POST = {
     "street_address": "亀山町1-1",
     "building": "",
     "phone": "090-1234-5678",
+}
+
+SHOP_APPLICATION_POST = {
+    "name": "ウォーカー食堂",
+    "name_kana": "うぉーかーしょくどう",
+    "category": "restaurant",
+    "municipality": "yamaguchi",
+    "address": "山口県山口市亀山町1-1",
+    "phone": "083-000-0000",
+    "opening_hours": "11:00-21:00",
+    "description": "",
+    "website": "",
+    "representative_name": "山田 太郎",
+}
+
+LISTING_POST = {
+    "title": "2名様ディナーコース",
+    "description": "季節のコース料理",
+    "unit_price": "10000",
+    "premium_applies": "on",
+    "stock_limit": "50",
+    "per_person_limit": "2",
+    "is_active": "on",
 }
 
 VALID_POSTS = {
@@ -77,6 +112,17 @@ VALID_POSTS = {
         "order_number": "",
         "website": "",
     },
+    "projects:shop_apply": lambda objects: SHOP_APPLICATION_POST,
+    "projects:manage_shop_edit": lambda objects: {
+        "description": "地元の食材を使った定食のお店です。",
+        "opening_hours": "11:00-21:00",
+        "address": "山口県山口市亀山町1-1",
+        "phone": "083-000-0000",
+        "website": "",
+    },
+    "projects:manage_listing_create": lambda objects: LISTING_POST,
+    "projects:manage_listing_edit": lambda objects: LISTING_POST,
+    "projects:manage_listing_withdraw": lambda objects: {"confirm": "1"},
 }
 
 NO_FORM_DATA_NEEDED = {

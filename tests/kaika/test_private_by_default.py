@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from inquiries.models import Inquiry
 from kaika.cache import public_max_age
 from tests.conftest import make_user
+from tests.projects.factories import make_listing, make_project, make_round, make_shop
 from tests.url_catalogue import (
     NO_FORM_DATA_NEEDED,
     PUBLIC_URL_NAMES,
@@ -90,9 +91,16 @@ def assert_public(response, what: str) -> None:
 @pytest.fixture
 def objects(db):
     user = make_user(email="walker@example.jp")
+    project = make_project()
+    round_ = make_round(project, number=1)
+    shop = make_shop(project, operators=[user])
     return {
         "user": user,
         "staff": make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True),
+        "project": project,
+        "round": round_,
+        "shop": shop,
+        "listing": make_listing(shop),
         "inquiry": Inquiry.objects.create(
             reference="Q-WALKER22",
             user=user,

@@ -9,7 +9,9 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
+from projects.demo import seed_catalog
 from supporters.models import Gender, Occupation, User
 
 DEMO_PASSWORD = "kaika-demo-2026"
@@ -59,14 +61,14 @@ COMMON_PROFILE = {
 
 
 class Command(BaseCommand):
-    help = "Creates the demo staff, shop-operator and supporter accounts (demo only)."
+    help = "Creates the demo accounts and the demo catalog: project, rounds, shops (demo only)."
 
     def handle(self, *args, **options):
         if not settings.KAIKA_ALLOW_DEMO_DATA:
             raise CommandError("Demo data is disabled here (KAIKA_ALLOW_DEMO_DATA is off).")
         with transaction.atomic():
-            for account in DEMO_ACCOUNTS:
-                self.ensure_account(account)
+            users = {account["email"]: self.ensure_account(account) for account in DEMO_ACCOUNTS}
+        seed_catalog(now=timezone.now(), stdout=self.stdout, operator=users["shop@example.jp"])
         self.stdout.write(self.style.SUCCESS(f"Demo accounts ready (password: {DEMO_PASSWORD})"))
 
     def ensure_account(self, account: dict) -> User:

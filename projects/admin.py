@@ -1,0 +1,216 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import Listing, Project, Round, Shop, ShopRound
+from projects.services import (
+    CatalogError,
+    round_enrol_shops,
+    round_resume,
+    round_suspend,
+    shop_approve,
+    shop_reject,
+)
+
+
+class RoundInline(admin.TabularInline):
+    model = Round
+    extra = 0
+    fields = ("number", "shop_applications_close_at", "opens_at", "closes_at", "suspended")
+    readonly_fields = ("suspended",)
+    show_change_link = True
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "total_budget",
+        "amount_raised",
+        "supporters_count",
+        "is_published",
+    )
+    list_filter = ("is_published", "electronic_tickets", "paper_tickets")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("amount_raised", "supporters_count", "created_at")
+    inlines = [RoundInline]
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(label=_("一時停止の理由"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "opens_at",
+        "closes_at",
+        "status_now",
+        "amount_raised",
+        "supporters_count",
+    )
+    list_filter = ("project", "suspended")
+    search_fields = ("project__name", "suspension_reason")
+    readonly_fields = ("suspended", "suspended_at", "amount_raised", "supporters_count")
+    actions = ["suspend_rounds", "resume_rounds"]
+    list_select_related = ("project",)
+
+    @admin.display(description=_("現在の状態"))
+    def status_now(self, obj):
+        return obj.status_at(timezone.now()).label
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Shops approved before this round existed join it if they applied by its deadline.
+        joined = round_enrol_shops(round_=obj, now=timezone.now())
+        if joined:
+            self.message_user(request, _("%(n)s店舗がこの期に参加しました。") % {"n": joined})
+
+    @admin.action(description=_("選択した期の募集を一時停止する"))
+    def suspend_rounds(self, request, queryset):
+        # Two steps: the first shows a form for the reason, the second (with "apply") acts.
+        form = SuspendForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            now = timezone.now()
+            for round_ in queryset:
+                round_suspend(round_=round_, reason=form.cleaned_data["reason"], now=now)
+            self.message_user(
+                request,
+                _("%(n)s件の期を一時停止しました。") % {"n": queryset.count()},
+                messages.WARNING,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/projects/round/suspend.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("募集の一時停止"),
+                "opts": self.model._meta,
+                "rounds": queryset,
+                "form": form,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("選択した期の一時停止を解除する"))
+    def resume_rounds(self, request, queryset):
+        for round_ in queryset:
+            round_resume(round_=round_)
+        self.message_user(
+            request, _("%(n)s件の期の一時停止を解除しました。") % {"n": len(queryset)}
+        )
+
+
+class ShopRoundInline(admin.TabularInline):
+    model = ShopRound
+    extra = 0
+    fields = (
+        "round",
+        "joined_at",
+        "supporters_count",
+        "units_sold",
+        "amount_raised",
+        "tickets_issued_amount",
+        "tickets_used_amount",
+    )
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ListingInline(admin.TabularInline):
+    model = Listing
+    extra = 0
+    fields = ("title", "unit_price", "premium_applies", "stock_limit", "units_sold", "is_active")
+    readonly_fields = ("units_sold",)
+    show_change_link = True
+    can_delete = False
+
+
+@admin.register(Shop)
+class ShopAdmin(admin.ModelAdmin):
+    list_display = ("name", "name_kana", "category", "municipality", "status", "applied_at")
+    list_filter = ("status", "category", "municipality", "project")
+    search_fields = ("name", "name_kana", "phone", "address", "operators__email")
+    date_hierarchy = "applied_at"
+    autocomplete_fields = ("operators", "applicant")
+    # The status changes only through the actions, which send the email and set up the
+    # standard listing and rounds; editing it by hand would skip all of that.
+    readonly_fields = ("status", "applied_at", "reviewed_at")
+    actions = ["approve_shops", "reject_shops"]
+    inlines = [ListingInline, ShopRoundInline]
+    list_select_related = ("project",)
+    fieldsets = (
+        (
+            _("店舗情報"),
+            {
+                "fields": (
+                    "project",
+                    ("name", "name_kana"),
+                    ("category", "municipality"),
+                    "address",
+                    "phone",
+                    "opening_hours",
+                    "description",
+                    "photo",
+                    "website",
+                    "representative_name",
+                )
+            },
+        ),
+        (_("運営者"), {"fields": ("applicant", "operators")}),
+        (
+            _("審査"),
+            {"fields": ("status", "applied_at", "reviewed_at", "staff_notes", "review_comment")},
+        ),
+    )
+
+    def _review(self, request, queryset, service, done_message):
+        now = timezone.now()
+        done = 0
+        for shop in queryset:
+            try:
+                service(shop=shop, now=now)
+            except CatalogError as error:
+                self.message_user(request, f"{shop}: {error.message}", messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"n": done})
+
+    @admin.action(description=_("選択した店舗を承認する(申請者にメールします)"))
+    def approve_shops(self, request, queryset):
+        self._review(request, queryset, shop_approve, _("%(n)s店舗を承認しました。"))
+
+    @admin.action(description=_("選択した店舗を却下する(「申請者への連絡事項」をメールします)"))
+    def reject_shops(self, request, queryset):
+        self._review(request, queryset, shop_reject, _("%(n)s店舗を却下しました。"))
+
+
+@admin.register(Listing)
+class ListingAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "shop",
+        "unit_price",
+        "premium_applies",
+        "stock_limit",
+        "units_sold",
+        "is_standard",
+        "is_active",
+    )
+    list_filter = ("is_active", "is_standard", "premium_applies", "shop__category")
+    search_fields = ("title", "shop__name", "shop__name_kana")
+    autocomplete_fields = ("shop",)
+    filter_horizontal = ("rounds",)
+    readonly_fields = ("is_standard", "units_sold", "created_at", "updated_at")
+    list_select_related = ("shop",)

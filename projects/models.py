@@ -1,0 +1,459 @@
+"""Projects, rounds (期), shops and what shops offer supporters (リターン).
+
+The figures shown to the public and to operators (amount raised, supporters, units sold,
+tickets issued and used) are counter fields on these rows. This app only reads them; the
+purchases app fills them, inside the same transaction as the order, with conditional
+`UPDATE ... SET x = x + n` statements (never read-add-save). Until purchases exist they are 0.
+Counters rather than aggregates over orders because the 9:00 rush reads them on every page
+view, and because the caps (budget, stock) are enforced on these same rows.
+"""
+
+import datetime
+import math
+import unicodedata
+
+import jaconv
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+def search_key(text: str) -> str:
+    """The form in which shop names are stored for search and in which queries are compared:
+    NFKC (half-width kana and full-width Latin folded), hiragana as katakana, lower case.
+    So `やまぐち`, `ﾔﾏｸﾞﾁ` and `ヤマグチ` all find the same shop."""
+    return jaconv.hira2kata(unicodedata.normalize("NFKC", text)).lower().strip()
+
+
+class Project(models.Model):
+    name = models.CharField(_("名称"), max_length=100)
+    slug = models.SlugField(_("スラッグ"), unique=True)
+    description = models.TextField(_("説明"), blank=True)
+    unit_price = models.PositiveIntegerField(_("1口の金額(円)"), default=1000)
+    premium_rate = models.PositiveSmallIntegerField(
+        _("プレミアム率(%)"), default=50, help_text=_("50なら支援額の150%分のチケット")
+    )
+    max_per_application = models.PositiveIntegerField(_("1回の申込上限(円)"), default=20_000)
+    max_per_person_per_round = models.PositiveIntegerField(
+        _("1人1期あたりの上限(円)"), default=100_000
+    )
+    total_budget = models.PositiveBigIntegerField(
+        _("総予算(円)"), help_text=_("累計の支援額がこれに達すると、期の途中でも募集を終えます")
+    )
+    ticket_denomination = models.PositiveIntegerField(_("チケット1枚の額面(円)"), default=500)
+    electronic_tickets = models.BooleanField(_("電子チケット"), default=True)
+    paper_tickets = models.BooleanField(_("紙チケット"), default=False)
+    is_published = models.BooleanField(_("公開"), default=True)
+    # Counters filled by the purchases app (see the module docstring); 0 until then.
+    amount_raised = models.PositiveBigIntegerField(_("支援総額(円)"), default=0, editable=False)
+    supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("プロジェクト")
+        verbose_name_plural = _("プロジェクト")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:project_detail", kwargs={"slug": self.slug})
+
+    @property
+    def premium_multiplier_percent(self) -> int:
+        return 100 + self.premium_rate
+
+    def tickets_value(self, amount: int) -> int:
+        """The face value of the tickets a supporter receives for `amount` yen of support."""
+        return amount * (100 + self.premium_rate) // 100
+
+    @property
+    def budget_remaining(self) -> int:
+        return max(self.total_budget - self.amount_raised, 0)
+
+    @property
+    def is_budget_exhausted(self) -> bool:
+        return self.amount_raised >= self.total_budget
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_budget:
+            return 0
+        return min(math.floor(self.amount_raised * 100 / self.total_budget), 100)
+
+
+class RoundStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("募集開始前")
+    OPEN = "open", _("募集中")
+    CLOSED = "closed", _("募集終了")
+    SUSPENDED = "suspended", _("一時停止中")
+
+
+class RoundQuerySet(models.QuerySet):
+    def open_at(self, now: datetime.datetime):
+        return self.filter(opens_at__lte=now, closes_at__gt=now, suspended=False)
+
+    def scheduled_at(self, now: datetime.datetime):
+        return self.filter(opens_at__gt=now)
+
+    def current_at(self, now: datetime.datetime):
+        """The round a visitor cares about at `now`: the one running (open or suspended),
+        else the next to open, else the last one. Ordered so that `.first()` picks it."""
+        return self.annotate(
+            _rank=models.Case(
+                models.When(opens_at__lte=now, closes_at__gt=now, then=0),
+                models.When(opens_at__gt=now, then=1),
+                default=2,
+            )
+        ).order_by(
+            "_rank",
+            # Among past rounds the latest first; running and coming ones by opening time.
+            models.Case(
+                models.When(closes_at__lte=now, then=models.F("opens_at")), default=None
+            ).desc(nulls_last=True),
+            "opens_at",
+        )
+
+
+class Round(models.Model):
+    """A round (期) of supporter recruitment, then a later ticket usage period.
+
+    Its status follows the clock (`status_at(now)`); a staff suspension overrides it, e.g.
+    to halt recruitment at once as in 2021.
+    """
+
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="rounds", verbose_name=_("プロジェクト")
+    )
+    number = models.PositiveSmallIntegerField(_("期"))
+    shop_applications_close_at = models.DateTimeField(
+        _("参加店舗の申込締切"),
+        help_text=_("この日時までに申し込んだ店舗が、この期から参加します"),
+    )
+    opens_at = models.DateTimeField(_("募集開始"))
+    closes_at = models.DateTimeField(_("募集終了"))
+    usage_starts_on = models.DateField(_("チケット利用開始日"))
+    usage_ends_on = models.DateField(_("チケット利用終了日"))
+    suspended = models.BooleanField(_("一時停止"), default=False)
+    suspension_reason = models.TextField(_("一時停止の理由"), blank=True)
+    suspended_at = models.DateTimeField(_("一時停止日時"), null=True, blank=True)
+    # Counters filled by the purchases app; 0 until then.
+    amount_raised = models.PositiveBigIntegerField(_("支援総額(円)"), default=0, editable=False)
+    supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
+
+    objects = RoundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("期")
+        verbose_name_plural = _("期")
+        ordering = ["project", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="round_unique_number"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")), name="round_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(usage_ends_on__gte=models.F("usage_starts_on")),
+                name="round_usage_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["opens_at", "closes_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "projects:round_detail", kwargs={"slug": self.project.slug, "number": self.number}
+        )
+
+    @property
+    def label(self) -> str:
+        return _("第%(number)s期") % {"number": self.number}
+
+    def status_at(self, now: datetime.datetime) -> RoundStatus:
+        if self.suspended:
+            return RoundStatus.SUSPENDED
+        if now < self.opens_at:
+            return RoundStatus.SCHEDULED
+        if now < self.closes_at:
+            return RoundStatus.OPEN
+        return RoundStatus.CLOSED
+
+    def is_open_at(self, now: datetime.datetime) -> bool:
+        return self.status_at(now) == RoundStatus.OPEN
+
+    def next_change_at(self, now: datetime.datetime) -> datetime.datetime | None:
+        """When the clock next changes this round's status (opening, then closing)."""
+        if now < self.opens_at:
+            return self.opens_at
+        if now < self.closes_at:
+            return self.closes_at
+        return None
+
+
+class Category(models.TextChoices):
+    RESTAURANT = "restaurant", _("飲食店")
+    CAFE = "cafe", _("カフェ・喫茶")
+    BAR = "bar", _("居酒屋・バー")
+    FOOD = "food", _("食品・お土産")
+    RETAIL = "retail", _("小売・雑貨")
+    BEAUTY = "beauty", _("美容・理容")
+    LODGING = "lodging", _("宿泊")
+    LEISURE = "leisure", _("レジャー・体験")
+    SERVICE = "service", _("生活サービス")
+    OTHER = "other", _("その他")
+
+
+class Municipality(models.TextChoices):
+    """The 19 municipalities of Yamaguchi Prefecture, where the programme runs."""
+
+    SHIMONOSEKI = "shimonoseki", _("下関市")
+    UBE = "ube", _("宇部市")
+    YAMAGUCHI = "yamaguchi", _("山口市")
+    HAGI = "hagi", _("萩市")
+    HOFU = "hofu", _("防府市")
+    KUDAMATSU = "kudamatsu", _("下松市")
+    IWAKUNI = "iwakuni", _("岩国市")
+    HIKARI = "hikari", _("光市")
+    NAGATO = "nagato", _("長門市")
+    YANAI = "yanai", _("柳井市")
+    MINE = "mine", _("美祢市")
+    SHUNAN = "shunan", _("周南市")
+    SANYO_ONODA = "sanyo_onoda", _("山陽小野田市")
+    SUO_OSHIMA = "suo_oshima", _("周防大島町")
+    WAKI = "waki", _("和木町")
+    KAMINOSEKI = "kaminoseki", _("上関町")
+    TABUSE = "tabuse", _("田布施町")
+    HIRAO = "hirao", _("平生町")
+    ABU = "abu", _("阿武町")
+
+
+class ShopStatus(models.TextChoices):
+    APPLIED = "applied", _("審査中")
+    APPROVED = "approved", _("承認済み")
+    REJECTED = "rejected", _("却下")
+    WITHDRAWN = "withdrawn", _("辞退")
+
+
+class ShopQuerySet(models.QuerySet):
+    def listed(self):
+        """Shops the public sees: approved by the office after checking the business."""
+        return self.filter(status=ShopStatus.APPROVED)
+
+    def operated_by(self, user):
+        """The shops `user` operates. Every operator view looks shops up through this, so an
+        id belonging to another shop is a 404, never someone else's data."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(operators=user)
+
+    def search(self, query: str):
+        """Name or kana containing `query`, compared in `search_key` form. On PostgreSQL the
+        LIKE is served by a pg_trgm GIN index (migration 0002); SQLite scans."""
+        key = search_key(query)
+        if not key:
+            return self
+        return self.filter(search_text__contains=key)
+
+
+def shop_photo_path(instance, filename: str) -> str:
+    # The stored name never comes from the uploader (the form renames it too).
+    return f"shops/{filename}"
+
+
+class Shop(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="shops", verbose_name=_("プロジェクト")
+    )
+    name = models.CharField(_("店舗名"), max_length=100)
+    name_kana = models.CharField(_("店舗名(カナ)"), max_length=200)
+    category = models.CharField(_("業種"), max_length=20, choices=Category.choices)
+    municipality = models.CharField(_("市町"), max_length=20, choices=Municipality.choices)
+    address = models.CharField(_("住所"), max_length=200)
+    phone = models.CharField(_("電話番号"), max_length=20)
+    opening_hours = models.CharField(_("営業時間"), max_length=200, blank=True)
+    description = models.TextField(_("お店の紹介"), blank=True)
+    photo = models.ImageField(_("写真"), upload_to=shop_photo_path, blank=True)
+    website = models.URLField(_("ウェブサイト"), blank=True)
+    representative_name = models.CharField(_("代表者名"), max_length=100)
+    operators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="operated_shops",
+        verbose_name=_("運営者"),
+        blank=True,
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="shop_applications",
+        verbose_name=_("申請者"),
+    )
+    status = models.CharField(
+        _("状態"), max_length=16, choices=ShopStatus.choices, default=ShopStatus.APPLIED
+    )
+    applied_at = models.DateTimeField(_("申請日時"))
+    reviewed_at = models.DateTimeField(_("審査日時"), null=True, blank=True)
+    staff_notes = models.TextField(
+        _("事務局メモ(非公開)"),
+        blank=True,
+        help_text=_("営業実態の確認結果など。申請者には見えません"),
+    )
+    review_comment = models.TextField(
+        _("申請者への連絡事項"), blank=True, help_text=_("承認・却下のメールに記載されます")
+    )
+    # Lower-cased katakana form of name and kana (see search_key), kept in step by save().
+    search_text = models.TextField(editable=False, default="")
+    rounds = models.ManyToManyField(
+        Round, through="ShopRound", related_name="shops", verbose_name=_("参加する期")
+    )
+
+    objects = ShopQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("店舗")
+        verbose_name_plural = _("店舗")
+        ordering = ["name_kana", "pk"]
+        indexes = [
+            models.Index(fields=["status", "name_kana"]),
+            models.Index(fields=["status", "category"]),
+            models.Index(fields=["status", "municipality"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_text = f"{search_key(self.name)}\n{search_key(self.name_kana)}"
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"name", "name_kana"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:shop_detail", kwargs={"shop_id": self.pk})
+
+    @property
+    def is_listed(self) -> bool:
+        return self.status == ShopStatus.APPROVED
+
+
+class ShopRound(models.Model):
+    """A shop's participation in a round, with its figures for that round (counters filled
+    by the purchases app, 0 until then)."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="participations", verbose_name=_("店舗")
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="participations", verbose_name=_("期")
+    )
+    joined_at = models.DateTimeField(_("参加日時"))
+    supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
+    units_sold = models.PositiveIntegerField(_("口数"), default=0, editable=False)
+    amount_raised = models.PositiveBigIntegerField(_("支援額(円)"), default=0, editable=False)
+    tickets_issued_amount = models.PositiveBigIntegerField(
+        _("発行チケット額(円)"), default=0, editable=False
+    )
+    tickets_used_amount = models.PositiveBigIntegerField(
+        _("利用済みチケット額(円)"), default=0, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("店舗の参加期")
+        verbose_name_plural = _("店舗の参加期")
+        ordering = ["round__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "round"], name="shopround_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop} {self.round.label}"
+
+
+class ListingQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def offered_in(self, round_: Round):
+        """Active listings on sale in `round_`: those tied to it, and those tied to no round
+        (offered in every round the shop takes part in, like the standard listing)."""
+        return (
+            self.active()
+            .filter(Q(rounds=round_) | Q(rounds__isnull=True))
+            .distinct()
+            .order_by("-is_standard", "pk")
+        )
+
+
+class Listing(models.Model):
+    """What a shop offers supporters (リターン). Every approved shop has the standard
+    premium-ticket listing (is_standard); operators may add limited ones."""
+
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="listings", verbose_name=_("店舗")
+    )
+    title = models.CharField(_("タイトル"), max_length=100)
+    description = models.TextField(_("説明"), blank=True)
+    photo = models.ImageField(_("写真"), upload_to="listings/", blank=True)
+    unit_price = models.PositiveIntegerField(_("1口の金額(円)"), default=1000)
+    premium_applies = models.BooleanField(_("プレミアム対象"), default=True)
+    stock_limit = models.PositiveIntegerField(
+        _("販売上限数"), null=True, blank=True, help_text=_("空欄なら上限なし")
+    )
+    per_person_limit = models.PositiveIntegerField(
+        _("1人あたりの上限数"), null=True, blank=True, help_text=_("空欄なら上限なし")
+    )
+    rounds = models.ManyToManyField(
+        Round,
+        related_name="listings",
+        blank=True,
+        verbose_name=_("販売する期"),
+        help_text=_("選ばなければ、店舗が参加するすべての期で販売します"),
+    )
+    is_active = models.BooleanField(_("販売中"), default=True)
+    is_standard = models.BooleanField(_("標準プレミアム券"), default=False, editable=False)
+    # Filled by the purchases app with `UPDATE ... SET units_sold = units_sold + n WHERE
+    # stock_limit IS NULL OR units_sold + n <= stock_limit`; 0 until then.
+    units_sold = models.PositiveIntegerField(_("販売済み口数"), default=0, editable=False)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    objects = ListingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("リターン")
+        verbose_name_plural = _("リターン")
+        ordering = ["shop", "-is_standard", "pk"]
+        constraints = [
+            # The last line of defence: no edit and no sale can leave more sold than stocked.
+            models.CheckConstraint(
+                condition=Q(stock_limit__isnull=True) | Q(stock_limit__gte=models.F("units_sold")),
+                name="listing_stock_not_below_sold",
+            ),
+            models.UniqueConstraint(
+                fields=["shop"], condition=Q(is_standard=True), name="listing_one_standard_per_shop"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop} / {self.title}"
+
+    @property
+    def remaining_stock(self) -> int | None:
+        if self.stock_limit is None:
+            return None
+        return max(self.stock_limit - self.units_sold, 0)
+
+    @property
+    def is_sold_out(self) -> bool:
+        return self.stock_limit is not None and self.units_sold >= self.stock_limit
+
+    @property
+    def has_sales(self) -> bool:
+        return self.units_sold > 0

@@ -1,0 +1,252 @@
+"""State changes of the catalog: shop applications and reviews, listings, round suspension.
+
+Each is one transaction: lock the row that carries the rule, re-check the rule on the locked
+row, write, and leave emails to `send_email_on_commit` (sent only if the transaction commits).
+"""
+
+import datetime
+from typing import Any
+
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from kaika.mail import send_email_on_commit
+from projects.models import Listing, Project, Round, Shop, ShopRound, ShopStatus
+from supporters.models import User
+
+
+class CatalogError(Exception):
+    """One domain error of this app; `code` picks a sentence the user can act on."""
+
+    MESSAGES = {
+        "shop_not_pending": _("この申請はすでに審査済みです。"),
+        "shop_not_approved": _("承認された店舗だけがリターンを掲載できます。"),
+        "stock_below_sold": _("販売上限数は、すでに販売した口数(%(sold)s口)より少なくできません。"),
+        "standard_listing": _("標準のプレミアム付きチケットは変更・取り下げできません。"),
+        "reason_required": _("一時停止の理由を入力してください。"),
+    }
+
+    def __init__(self, code: str, **params):
+        self.code = code
+        self.params = params
+        super().__init__(code)
+
+    @property
+    def message(self) -> str:
+        return (
+            str(self.MESSAGES[self.code]) % self.params
+            if self.params
+            else str(self.MESSAGES[self.code])
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
+SHOP_APPLICATION_FIELDS = (
+    "name",
+    "name_kana",
+    "category",
+    "municipality",
+    "address",
+    "phone",
+    "opening_hours",
+    "description",
+    "website",
+    "representative_name",
+)
+
+LISTING_FIELDS = (
+    "title",
+    "description",
+    "photo",
+    "unit_price",
+    "premium_applies",
+    "stock_limit",
+    "per_person_limit",
+    "is_active",
+)
+
+
+# --- Shops ---------------------------------------------------------------------------------
+
+
+def shop_apply(
+    *, applicant: User, project: Project, data: dict[str, Any], now: datetime.datetime
+) -> Shop:
+    """A business asks to take part. It is listed only once the office has checked it."""
+    with transaction.atomic():
+        shop = Shop(project=project, applicant=applicant, applied_at=now)
+        for field in SHOP_APPLICATION_FIELDS:
+            if field in data:
+                setattr(shop, field, data[field])
+        if data.get("photo"):
+            shop.photo = data["photo"]
+        shop.full_clean(exclude=["photo"])
+        shop.save()
+        shop.operators.add(applicant)
+    return shop
+
+
+def shop_approve(*, shop: Shop, now: datetime.datetime, comment: str = "") -> Shop:
+    with transaction.atomic():
+        # Locked so that two staff clicking "approve" at once send one email, make one listing.
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        if shop.status not in (ShopStatus.APPLIED, ShopStatus.REJECTED):
+            raise CatalogError("shop_not_pending")
+        shop.status = ShopStatus.APPROVED
+        shop.reviewed_at = now
+        if comment:
+            shop.review_comment = comment
+        shop.save(update_fields=["status", "reviewed_at", "review_comment"])
+        Listing.objects.get_or_create(
+            shop=shop,
+            is_standard=True,
+            defaults={
+                "title": str(_("プレミアム付きチケット")),
+                "description": str(
+                    _("1口%(price)s円のご支援で、%(value)s円分のチケットをお届けします。")
+                    % {
+                        "price": f"{shop.project.unit_price:,}",
+                        "value": f"{shop.project.tickets_value(shop.project.unit_price):,}",
+                    }
+                ),
+                "unit_price": shop.project.unit_price,
+                "premium_applies": True,
+                "stock_limit": None,
+            },
+        )
+        shop_enrol_in_rounds(shop=shop, now=now)
+        _notify_review(shop, "approved")
+    return shop
+
+
+def shop_reject(*, shop: Shop, now: datetime.datetime, comment: str = "") -> Shop:
+    with transaction.atomic():
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        if shop.status != ShopStatus.APPLIED:
+            raise CatalogError("shop_not_pending")
+        shop.status = ShopStatus.REJECTED
+        shop.reviewed_at = now
+        if comment:
+            shop.review_comment = comment
+        shop.save(update_fields=["status", "reviewed_at", "review_comment"])
+        _notify_review(shop, "rejected")
+    return shop
+
+
+def shop_enrol_in_rounds(*, shop: Shop, now: datetime.datetime) -> list[ShopRound]:
+    """The application date decides the rounds: a shop joins every round of its project whose
+    shop application deadline is at or after its application, unless that round is over."""
+    rounds = Round.objects.filter(
+        project_id=shop.project_id,
+        shop_applications_close_at__gte=shop.applied_at,
+        closes_at__gt=now,
+    )
+    return [
+        ShopRound.objects.get_or_create(shop=shop, round=r, defaults={"joined_at": now})[0]
+        for r in rounds
+    ]
+
+
+def round_enrol_shops(*, round_: Round, now: datetime.datetime) -> int:
+    """A round created after shops were approved takes every approved shop that applied by its
+    deadline. Returns how many joined."""
+    shops = Shop.objects.listed().filter(
+        project_id=round_.project_id, applied_at__lte=round_.shop_applications_close_at
+    )
+    joined = ShopRound.objects.bulk_create(
+        [ShopRound(shop=s, round=round_, joined_at=now) for s in shops],
+        ignore_conflicts=True,
+    )
+    return len(joined)
+
+
+def _notify_review(shop: Shop, outcome: str) -> None:
+    if shop.applicant is None:
+        return
+    # The applicant reads Japanese; the email does not follow the staff member's language.
+    with translation.override("ja"):
+        context = {"shop": shop, "outcome": outcome}
+        subject = render_to_string("projects/email/shop_review_subject.txt", context).strip()
+        body = render_to_string("projects/email/shop_review_body.txt", context)
+    send_email_on_commit(EmailMessage(subject=subject, body=body, to=[shop.applicant.email]))
+
+
+# --- Listings ------------------------------------------------------------------------------
+
+
+def listing_create(
+    *, shop: Shop, data: dict[str, Any], rounds: list[Round] | None = None
+) -> Listing:
+    with transaction.atomic():
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        if shop.status != ShopStatus.APPROVED:
+            raise CatalogError("shop_not_approved")
+        listing = Listing(shop=shop)
+        for field in LISTING_FIELDS:
+            if field in data:
+                setattr(listing, field, data[field])
+        listing.save()
+        if rounds:
+            listing.rounds.set(rounds)
+    return listing
+
+
+def listing_update(
+    *, listing: Listing, data: dict[str, Any], rounds: list[Round] | None = None
+) -> Listing:
+    if listing.is_standard:
+        raise CatalogError("standard_listing")
+    with transaction.atomic():
+        # Locked: a sale (purchases app) may raise units_sold while the operator edits; the
+        # stock rule is checked against the locked, current count, not the one on the form.
+        locked = Listing.objects.select_for_update().get(pk=listing.pk)
+        stock_limit = data.get("stock_limit", locked.stock_limit)
+        if stock_limit is not None and stock_limit < locked.units_sold:
+            raise CatalogError("stock_below_sold", sold=locked.units_sold)
+        for field in LISTING_FIELDS:
+            if field in data:
+                setattr(locked, field, data[field])
+        locked.save()
+        if rounds is not None:
+            locked.rounds.set(rounds)
+    return locked
+
+
+def listing_withdraw(*, listing: Listing) -> bool:
+    """Take a listing off sale. One with sales keeps its history (deactivated); one that never
+    sold is deleted. Returns True when it was deleted."""
+    if listing.is_standard:
+        raise CatalogError("standard_listing")
+    with transaction.atomic():
+        locked = Listing.objects.select_for_update().get(pk=listing.pk)
+        if locked.units_sold:
+            locked.is_active = False
+            locked.save(update_fields=["is_active", "updated_at"])
+            return False
+        locked.delete()
+        return True
+
+
+# --- Rounds --------------------------------------------------------------------------------
+
+
+def round_suspend(*, round_: Round, reason: str, now: datetime.datetime) -> Round:
+    """Halt recruitment at once, whatever the clock says (the 2021 halt, as one click)."""
+    if not reason.strip():
+        raise CatalogError("reason_required")
+    Round.objects.filter(pk=round_.pk).update(
+        suspended=True, suspension_reason=reason.strip(), suspended_at=now
+    )
+    round_.refresh_from_db()
+    return round_
+
+
+def round_resume(*, round_: Round) -> Round:
+    Round.objects.filter(pk=round_.pk).update(suspended=False, suspended_at=None)
+    round_.refresh_from_db()
+    return round_
