@@ -5,7 +5,6 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
-export DJANGO_SETTINGS_MODULE ?= kaika.settings
 
 .PHONY: run serve test install lint format check messages clean
 
@@ -18,9 +17,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# DEBUG=true only so that the settings load without a SECRET_KEY; nothing is served.
+# Compiles locale/*/LC_MESSAGES/*.po; needs no settings (and so no SECRET_KEY).
 messages: install
-	DEBUG=true $(PY) manage.py compilemessages --ignore '.venv' -v 0
+	cd $(CURDIR) && env -u DJANGO_SETTINGS_MODULE $(VENV)/bin/django-admin compilemessages 		--ignore '.venv' -v 0
 
 # The site on its embedded default: SQLite file, local-memory cache, console email, demo data.
 run: install messages
@@ -36,7 +35,7 @@ serve: install messages
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set, else a reachable local
 # PostgreSQL / Redis, else SQLite and local memory (service-only tests skip, saying why).
 test: install messages
-	$(PY) -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=kaika.settings_test $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

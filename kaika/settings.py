@@ -227,8 +227,9 @@ if MAIL_BACKEND == "smtp":
         }
     }
 elif MAIL_BACKEND == "console":
-    # Emails are printed by the process that sends them (the task worker under `make serve`).
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    # Printed readably by the process that sends them (the task worker under `make serve`),
+    # the verification link included. kaika.checks flags it in `check --deploy`.
+    MAILERS = {"default": {"BACKEND": "kaika.console_mail.ReadableConsoleBackend"}}
 elif MAIL_BACKEND == "file":
     MAILERS = {
         "default": {
@@ -256,6 +257,17 @@ TASKS = {
             "database": "django_tasks_db.DatabaseBackend",
         }[TASKS_BACKEND]
     }
+}
+
+# --- Inquiries (the contact form) ------------------------------------------------------------
+# Who is told about a new inquiry; empty means every active staff user.
+KAIKA_STAFF_EMAILS = env_list("KAIKA_STAFF_EMAILS")
+# Contact form sends allowed per window, counted in the shared cache so that every app process
+# sees the same count. Per IP is generous: Japanese mobile carriers put many people behind one
+# address (CGNAT). Per email stops the form being used to flood one mailbox.
+KAIKA_INQUIRY_RATE_LIMITS = {
+    "ip": (int(os.environ.get("INQUIRY_RATE_LIMIT_IP", "20")), 10 * 60),
+    "email": (int(os.environ.get("INQUIRY_RATE_LIMIT_EMAIL", "5")), 60 * 60),
 }
 
 # --- Security -------------------------------------------------------------------------------

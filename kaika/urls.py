@@ -24,6 +24,8 @@ urlpatterns += i18n_patterns(
     path("", views.home, name="home"),
     path("accounts/", include("allauth.urls")),
     path("mypage/", include("supporters.urls")),
+    # The contact form, and the supporter's own inquiries under /mypage/inquiries/.
+    path("", include("inquiries.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

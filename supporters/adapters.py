@@ -1,11 +1,25 @@
+from types import SimpleNamespace
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.utils.translation import gettext
 
 from kaika.mail import send_email_on_commit
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        # Rendered here (it needs the request's language and site), sent by the task worker:
+        request = allauth_context.request
+        # allauth's emails greet with the site's name; without django.contrib.sites that
+        # would be the bare host name.
+        site = SimpleNamespace(
+            name=gettext("kaika 頑張るお店応援プロジェクト"), domain=request.get_host()
+        )
+        message = self.render_mail(
+            template_prefix,
+            email,
+            {"request": request, "email": email, "current_site": site, **context},
+        )
+        # Rendered here (in the request's language), sent by the task worker after commit:
         # a slow mail server never holds a request at the 9:00 rush.
-        message = self.render_mail(template_prefix, email, context)
         send_email_on_commit(message)

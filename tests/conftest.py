@@ -41,6 +41,7 @@ def pytest_collection_modifyitems(config, items):
         "postgres": None if using_postgres() else "no PostgreSQL (no DATABASE_URL, none on :5432)",
         "redis": None if using_redis() else "no Redis (REDIS_URL unset, none on :6379)",
         "nginx": None if nginx_available() else f"no {NGINX_BIN} (apt-get install nginx-light)",
+        "browser": None if os.path.exists("/usr/bin/chromium") else "no /usr/bin/chromium",
     }
     for item in items:
         for marker, reason in missing.items():

@@ -29,6 +29,8 @@ URL_KWARGS = {
     "uidb36": lambda objects: "1",
     "url": lambda objects: "does-not-exist/",
     "postal_code": lambda objects: "7530001",
+    # An inquiry sent by objects["user"]: 200 for them, 404 for staff on My page.
+    "reference": lambda objects: objects["inquiry"].reference,
 }
 
 PROFILE_POST = {
@@ -66,6 +68,15 @@ VALID_POSTS = {
     "account_reset_password": lambda objects: {"email": objects["user"].email},
     "account_reauthenticate": lambda objects: {"password": PASSWORD},
     "supporters:profile_edit": lambda objects: PROFILE_POST,
+    "inquiries:contact": lambda objects: {
+        "name": "山田 花子",
+        "email": "walker-contact@example.jp",
+        "category": "tickets",
+        "subject": "チケットが届きません",
+        "body": "8月31日に支援しましたが、チケットのメールが届いていません。",
+        "order_number": "",
+        "website": "",
+    },
 }
 
 NO_FORM_DATA_NEEDED = {

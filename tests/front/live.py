@@ -10,7 +10,7 @@ mixed people up: requests for one URL within the same second. Every response is 
   - its status (and redirect) is the one this step gives when nothing is mixed up.
 
 PER_USER_PAGES is the list of what is walked. Later issues extend it: the purchase
-confirmation (purchases/) and the contact completion (inquiries/) pages belong here.
+confirmation (purchases/) belongs here next.
 """
 
 import contextlib
@@ -201,16 +201,19 @@ class Harness:
         self.owner_of = owner_of
         self.marker_re = re.compile("|".join(map(re.escape, sorted(owner_of, key=len)[::-1])))
         self.findings: list[Finding] = []
-        self.session_owner: dict[str, int] = {}
+        self.owners: dict[tuple[str, str], int] = {}
         self.signed_in: list[tuple[int, str]] = []  # (person, session key) from logins
         self.cache_statuses: Counter = Counter()
         self.requests = 0
         self.lock = threading.Lock()
 
-    def claim_session(self, key: str, person: int) -> int:
-        """Who holds this session key: the first person it was ever handed to."""
+    def claim(self, what: str, value: str, person: int) -> int:
+        """Who holds this session key or reference: the first person it was handed to."""
         with self.lock:
-            return self.session_owner.setdefault(key, person)
+            return self.owners.setdefault((what, value), person)
+
+    def claim_session(self, key: str, person: int) -> int:
+        return self.claim("session", key, person)
 
     def report(self, finding: Finding) -> None:
         with self.lock:
@@ -236,6 +239,21 @@ class Visit:
 
     def get(self, path, jar, *, status, shows=(), location=None, signs_in=False) -> Response:
         return self.send("GET", path, jar, None, status, shows, location, signs_in)
+
+    def owns(self, what: str, value: str, response: Response) -> None:
+        """`value` (an inquiry reference...) shown to this person was never shown to another."""
+        owner = self.harness.claim(what, value, self.person.index)
+        if owner != self.person.index:
+            self.harness.report(
+                Finding(
+                    "foreign data",
+                    self.person.index,
+                    self.page.name,
+                    what,
+                    f"shows person {owner}'s {what} {value}",
+                    response.header("X-Request-ID"),
+                )
+            )
 
     def post(self, path, jar, data, *, status, shows=(), location=None, signs_in=False):
         # The token a browser's form would carry; taken from the jar so that a POST stays
@@ -349,6 +367,45 @@ def signup(v: Visit) -> None:
     v.get("/accounts/confirm-email/", jar, status=200)
 
 
+def contact_form(v: Visit) -> None:
+    # Filled in from the signed-in person's profile.
+    v.get("/contact/", v.person.member, status=200, shows=("name", "email"))
+
+
+REFERENCE_RE = re.compile(r"Q-[A-Z2-7]{8}")
+
+
+def contact_completion(v: Visit) -> None:
+    jar = v.person.member
+    markers = v.person.markers
+    data = {
+        "name": f"漏洩 {markers['name']}",
+        "email": v.person.email,
+        "category": "tickets",
+        "subject": "チケットについて",
+        "body": f"{markers['address']}に住んでいます。電話は{markers['phone']}です。",
+        "order_number": "",
+        "website": "",
+    }
+    v.post("/contact/", jar, data, status=302, location="/contact/sent/")
+    sent = v.get("/contact/sent/", jar, status=200)
+    # The completion page shows only the inquiry's reference: it must be this person's.
+    references = REFERENCE_RE.findall(sent.body)
+    if not references:
+        v.harness.report(
+            Finding(
+                "own data missing",
+                v.person.index,
+                v.page.name,
+                "GET /contact/sent/",
+                "no inquiry reference",
+                sent.header("X-Request-ID"),
+            )
+        )
+    for reference in set(references):
+        v.owns("inquiry reference", reference, sent)
+
+
 PER_USER_PAGES = [
     Page("my page", my_page),
     Page("profile edit", profile_edit),
@@ -357,8 +414,10 @@ PER_USER_PAGES = [
     Page("failed login", failed_login),
     Page("signup rejected", signup_rejected),
     Page("signup", signup),
-    # Next: Page("purchase confirmation", ...) with issue 3, Page("contact completion", ...)
-    # with issue 5: each shows its person's markers and must never show anyone else's.
+    Page("contact form", contact_form),
+    Page("contact completion", contact_completion),
+    # Next: Page("purchase confirmation", ...) when purchases land (issue 3): it shows its
+    # person's markers and order, and must never show anyone else's.
 ]
 
 PUBLIC_PATHS = ["/", "/en/"]
@@ -450,7 +509,7 @@ def tail(path: Path, lines: int = 30) -> str:
 def running(name, args, *, address, log, env=None, stop=signal.SIGTERM) -> Iterator:
     """A process for the length of the block, its output in `log`; up when `address` answers."""
     with open(log, "wb") as out:
-        process = subprocess.Popen(  # noqa: S603 (our own command lines)
+        process = subprocess.Popen(
             args,
             env=env,
             cwd=BASE_DIR,

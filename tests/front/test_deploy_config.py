@@ -122,7 +122,7 @@ def test_gunicorn_accepts_its_configuration_and_loads_the_app():
         "MAIL_BACKEND": "console",
     }
     gunicorn = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [*gunicorn, "--check-config", "kaika.wsgi"],
         env=env,
         cwd=BASE_DIR,

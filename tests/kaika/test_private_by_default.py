@@ -11,8 +11,9 @@ import re
 
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
+from inquiries.models import Inquiry
 from kaika.cache import public_max_age
 from tests.conftest import make_user
 from tests.url_catalogue import (
@@ -88,9 +89,20 @@ def assert_public(response, what: str) -> None:
 
 @pytest.fixture
 def objects(db):
+    user = make_user(email="walker@example.jp")
     return {
-        "user": make_user(email="walker@example.jp"),
+        "user": user,
         "staff": make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True),
+        "inquiry": Inquiry.objects.create(
+            reference="Q-WALKER22",
+            user=user,
+            name="山田 花子",
+            email=user.email,
+            category="backing",
+            subject="支援について",
+            body="支援の取り消しはできますか。",
+            created_at=timezone.now(),
+        ),
     }
 
 

@@ -268,3 +268,40 @@ def test_failed_login_rate_limit_is_counted_in_the_shared_redis_cache(client):
         reverse("account_login"), {"login": "victim@example.jp", "password": PASSWORD}
     )
     assert response.status_code == 302
+
+
+def test_email_change_takes_effect_only_after_the_new_address_is_verified(
+    user_client, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user_client.post(
+            reverse("account_email"), {"email": "new-address@example.jp", "action_add": ""}
+        )
+    assert response.status_code == 302
+    assert_private(response, "email change")
+    user.refresh_from_db()
+    assert user.email != "new-address@example.jp"
+    assert mailoutbox[-1].to == ["new-address@example.jp"]
+    link = confirmation_link(mailoutbox[-1])
+    with django_capture_on_commit_callbacks(execute=True):
+        user_client.post(link)
+    user.refresh_from_db()
+    assert user.email == "new-address@example.jp"
+
+
+def test_logout_ends_the_session(user_client):
+    response = user_client.post(reverse("account_logout"))
+    assert response.status_code == 302
+    assert_private(response, "logout")
+    assert user_client.get(reverse("supporters:mypage")).status_code == 302
+
+
+def test_verification_email_names_the_site_and_is_readable(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_signup"), SIGNUP)
+    mail = mailoutbox[0]
+    assert mail.to == ["hanako.yamada@example.jp"]
+    assert "kaika 頑張るお店応援プロジェクト" in mail.body
+    assert "/accounts/confirm-email/" in mail.body

@@ -1,0 +1,105 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from inquiries.models import Category
+
+HONEYPOT_FIELD = "website"
+
+
+class HoneypotInput(forms.TextInput):
+    """A text box people never see (moved off screen by the `hp-field` CSS class: the CSP
+    forbids inline styles). Bots fill every box. Its value is never sent back, so a browser
+    that autofilled it does not trip it again on the next try."""
+
+    def format_value(self, value):
+        return None
+
+
+def _required(message):
+    return {"required": message}
+
+
+class InquiryForm(forms.Form):
+    name = forms.CharField(
+        label=_("お名前"),
+        max_length=100,
+        error_messages=_required(_("お名前を入力してください。")),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("メールアドレス"),
+        max_length=254,
+        help_text=_("受付確認と回答をこのアドレスにお送りします。"),
+        error_messages={
+            "required": _("メールアドレスを入力してください。"),
+            "invalid": _("メールアドレスの形式が正しくありません(例: hanako@example.jp)。"),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    category = forms.ChoiceField(
+        label=_("お問い合わせの種類"),
+        choices=[("", _("選択してください")), *Category.choices],
+        error_messages={
+            "required": _("お問い合わせの種類を選択してください。"),
+            "invalid_choice": _("お問い合わせの種類を一覧から選択してください。"),
+        },
+    )
+    # Extension point for orders: when the purchases app exists, a logged-in sender picks one
+    # of their own orders here (a ModelChoiceField whose queryset is limited to
+    # request.user's orders); until then, and for anonymous senders, a typed number.
+    order_number = forms.CharField(
+        label=_("注文番号(任意)"),
+        max_length=32,
+        required=False,
+        help_text=_("ご支援・チケットについてのお問い合わせは、わかれば注文番号をご記入ください。"),
+    )
+    subject = forms.CharField(
+        label=_("件名"),
+        max_length=100,
+        error_messages=_required(_("件名を入力してください。")),
+    )
+    body = forms.CharField(
+        label=_("お問い合わせ内容"),
+        max_length=4000,
+        help_text=_("4,000文字以内でご記入ください。"),
+        error_messages=_required(_("お問い合わせ内容を入力してください。")),
+        widget=forms.Textarea(attrs={"rows": 8}),
+    )
+    website = forms.CharField(
+        label=_("この欄は空欄のままにしてください"),
+        required=False,
+        widget=HoneypotInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            # No `maxlength` in the page: a browser silently cuts a pasted text at the limit
+            # (and counts an emoji as two). The server says how long it is instead, and keeps
+            # every character for the visitor to shorten.
+            field.widget.attrs.pop("maxlength", None)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.cleaned_data.get(HONEYPOT_FIELD):
+            # Said plainly but without naming the trap; nothing is saved or sent.
+            raise forms.ValidationError(
+                _(
+                    "送信できませんでした。お手数ですが、内容をご確認のうえ、もう一度お送りください。"
+                ),
+                code="honeypot",
+            )
+        return cleaned
+
+    def visible_fields_without_honeypot(self):
+        return [field for field in self.visible_fields() if field.name != HONEYPOT_FIELD]
+
+    @property
+    def honeypot(self):
+        return self[HONEYPOT_FIELD]
+
+    def inquiry_data(self) -> dict:
+        return {
+            name: self.cleaned_data[name]
+            for name in ("name", "email", "category", "subject", "body", "order_number")
+        }

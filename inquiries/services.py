@@ -1,0 +1,152 @@
+import base64
+import datetime
+import logging
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from inquiries import ratelimit
+from inquiries.models import Inquiry, InquiryNote, InquiryReply, Status
+from kaika.mail import send_email_on_commit
+
+logger = logging.getLogger("kaika.inquiries")
+
+
+class InquiryError(Exception):
+    MESSAGES = {
+        "rate_limited_ip": _(
+            "短時間に多くのお問い合わせが送信されたため、受け付けを一時的に停止しています。"
+            "しばらく時間をおいてから、もう一度お送りください。"
+        ),
+        "rate_limited_email": _(
+            "このメールアドレスから短時間に多くのお問い合わせが送信されました。"
+            "しばらく時間をおいてから、もう一度お送りください。"
+        ),
+        "reference_exhausted": _(
+            "受付番号を発行できませんでした。お手数ですが、もう一度お送りください。"
+        ),
+    }
+
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(code)
+
+    @property
+    def message(self) -> str:
+        return str(self.MESSAGES[self.code])
+
+
+def new_reference() -> str:
+    # 40 random bits as 8 base32 characters: not sequential, so it tells nobody how many
+    # inquiries exist or what the neighbouring ones are.
+    return "Q-" + base64.b32encode(secrets.token_bytes(5)).decode("ascii")
+
+
+def staff_recipients() -> list[str]:
+    if settings.KAIKA_STAFF_EMAILS:
+        return list(settings.KAIKA_STAFF_EMAILS)
+    users = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+    return sorted(users.values_list("email", flat=True))
+
+
+def _render_email(template: str, context: dict, to: list[str]) -> EmailMessage:
+    subject = render_to_string(f"inquiries/email/{template}_subject.txt", context)
+    body = render_to_string(f"inquiries/email/{template}_body.txt", context)
+    return EmailMessage(subject=" ".join(subject.split()), body=body, to=to)
+
+
+def inquiry_create(
+    *,
+    name: str,
+    email: str,
+    category: str,
+    subject: str,
+    body: str,
+    order_number: str = "",
+    user=None,
+    client_ip: str,
+    language: str = "ja",
+    now: datetime.datetime,
+) -> Inquiry:
+    """Record an inquiry, confirm it to the sender and tell the office, once committed.
+
+    Raises InquiryError when the sender's IP address or email address is over its limit.
+    """
+    ip_limit, ip_period = settings.KAIKA_INQUIRY_RATE_LIMITS["ip"]
+    if not ratelimit.hit("ip", client_ip, limit=ip_limit, period=ip_period):
+        raise InquiryError("rate_limited_ip")
+    email_limit, email_period = settings.KAIKA_INQUIRY_RATE_LIMITS["email"]
+    if not ratelimit.hit("email", email, limit=email_limit, period=email_period):
+        raise InquiryError("rate_limited_email")
+
+    with transaction.atomic():
+        inquiry = None
+        for _attempt in range(5):
+            try:
+                # A savepoint per attempt: a reference collision (1 in 2^40) must not poison
+                # the surrounding transaction.
+                with transaction.atomic():
+                    inquiry = Inquiry.objects.create(
+                        reference=new_reference(),
+                        user=user if user is not None and user.is_authenticated else None,
+                        name=name,
+                        email=email,
+                        category=category,
+                        subject=subject,
+                        body=body,
+                        order_number=order_number,
+                        language=language,
+                        created_at=now,
+                    )
+                break
+            except IntegrityError:
+                logger.warning("inquiry reference collision; drawing another")
+        if inquiry is None:
+            raise InquiryError("reference_exhausted")
+
+        # The sender's address is whatever was typed, so the confirmation echoes none of the
+        # typed text (name, subject, body): the form cannot be used to send arbitrary content
+        # to a stranger under our name.
+        with translation.override(language):
+            send_email_on_commit(
+                _render_email("confirmation", {"inquiry": inquiry}, to=[inquiry.email])
+            )
+        recipients = staff_recipients()
+        if recipients:
+            with translation.override("ja"):
+                send_email_on_commit(
+                    _render_email("staff_notification", {"inquiry": inquiry}, to=recipients)
+                )
+        else:
+            logger.warning("inquiry %s: no staff address to notify", inquiry.reference)
+    return inquiry
+
+
+def inquiry_reply(*, inquiry: Inquiry, author, body: str, now: datetime.datetime) -> InquiryReply:
+    """Email a reply to the sender and keep it in the inquiry's history."""
+    with transaction.atomic():
+        # Locked so two staff members answering at once both get recorded in order, and the
+        # status written last is the one for the latest reply.
+        locked = Inquiry.objects.select_for_update().get(pk=inquiry.pk)
+        reply = InquiryReply.objects.create(
+            inquiry=locked, author=author, body=body, sent_to=locked.email, created_at=now
+        )
+        if locked.status in (Status.NEW, Status.IN_PROGRESS):
+            locked.status = Status.ANSWERED
+            locked.save(update_fields=["status"])
+        inquiry.status = locked.status
+        with translation.override(locked.language):
+            send_email_on_commit(
+                _render_email("reply", {"inquiry": locked, "reply": reply}, to=[locked.email])
+            )
+    return reply
+
+
+def inquiry_note_add(*, inquiry: Inquiry, author, body: str, now: datetime.datetime) -> InquiryNote:
+    return InquiryNote.objects.create(inquiry=inquiry, author=author, body=body, created_at=now)
