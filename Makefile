@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install lint format check messages clean
+.PHONY: run serve test install lint format check messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.13 or python3.12)."; exit 1; }
@@ -27,6 +27,11 @@ run: install messages
 	DEBUG=true $(PY) manage.py seed_demo
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
+# The production stack on loopback (deploy/serve.py): nginx with the microcache on :8080,
+# gunicorn, the task worker, PostgreSQL and Redis from DATABASE_URL / REDIS_URL; DEBUG off.
+serve: install messages
+	$(PY) -m deploy.serve
+
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set, else a reachable local
 # PostgreSQL / Redis, else SQLite and local memory (service-only tests skip, saying why).
 test: install messages
@@ -45,4 +50,4 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) db.sqlite3
+	rm -rf $(VENV) db.sqlite3 .serve

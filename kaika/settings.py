@@ -173,7 +173,10 @@ ACCOUNT_ADAPTER = "supporters.adapters.AccountAdapter"
 
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # Counted in the shared cache (Redis in production), so every app process sees the same count.
+# "/ip" means the client's address: behind nginx that needs TRUSTED_PROXY_COUNT (below), or
+# every supporter is 127.0.0.1 and the whole site gets 30 logins a minute.
 ACCOUNT_RATE_LIMITS = {
+    "login": os.environ.get("RATE_LIMIT_LOGIN", "30/m/ip"),
     "login_failed": os.environ.get("RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
     "signup": os.environ.get("RATE_LIMIT_SIGNUP", "20/m/ip"),
     "reset_password": "20/m/ip,5/m/key",
@@ -201,7 +204,16 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 # --- Email ----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kaika <noreply@kaika.example.jp>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-if os.environ.get("SMTP_HOST"):
+# MAIL_BACKEND: "smtp" (the default when SMTP_HOST is set), or "console" / "file" for a local
+# run. Django's deploy check refuses those two (mail.E001) and so does production: with DEBUG
+# off the site will not start without a mail server or an explicit local choice, because a
+# verification email that silently goes nowhere locks supporters out at the 9:00 rush.
+MAIL_BACKEND = os.environ.get("MAIL_BACKEND") or (
+    "smtp" if os.environ.get("SMTP_HOST") else "console" if DEBUG else ""
+)
+if MAIL_BACKEND == "smtp":
+    if not os.environ.get("SMTP_HOST"):
+        raise ImproperlyConfigured("MAIL_BACKEND=smtp needs SMTP_HOST.")
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -214,9 +226,25 @@ if os.environ.get("SMTP_HOST"):
             },
         }
     }
-else:
-    # Local default: emails are printed on the console (the verification link included).
+elif MAIL_BACKEND == "console":
+    # Printed readably by the process that sends them (the task worker under `make serve`),
+    # the verification link included. kaika.checks flags it in `check --deploy`.
     MAILERS = {"default": {"BACKEND": "kaika.console_mail.ReadableConsoleBackend"}}
+elif MAIL_BACKEND == "file":
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {
+                "file_path": os.environ.get("MAIL_FILE_PATH", str(BASE_DIR / ".serve" / "mail"))
+            },
+        }
+    }
+elif not MAIL_BACKEND:
+    raise ImproperlyConfigured(
+        "Set SMTP_HOST when DEBUG is off (or MAIL_BACKEND=console or file for a local run)."
+    )
+else:
+    raise ImproperlyConfigured(f"MAIL_BACKEND={MAIL_BACKEND!r}: use smtp, console or file.")
 
 # --- Background tasks -----------------------------------------------------------------------
 # Emails leave through django.tasks after the transaction commits. "database" queues them in
@@ -246,6 +274,10 @@ KAIKA_INQUIRY_RATE_LIMITS = {
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies we run in front of the app (nginx: 1; a CDN then nginx: 2). allauth's rate
+# limits then count the client's address from X-Forwarded-For, not nginx's: without it every
+# supporter shares 127.0.0.1 and ten failed logins anywhere would lock out everyone.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 HTTPS = env_bool("HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS

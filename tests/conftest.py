@@ -1,6 +1,7 @@
 import datetime
 import itertools
 import os
+from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
+from deploy.nginx import NGINX_BIN
 from supporters.models import User
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -22,10 +24,15 @@ def using_redis() -> bool:
     return settings.CACHES["default"]["BACKEND"].endswith("RedisCache")
 
 
+def nginx_available() -> bool:
+    return Path(NGINX_BIN).is_file()
+
+
 def pytest_report_header(config):
     return [
         f"kaika: database {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-        f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, CI={IN_CI}"
+        f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}, "
+        f"nginx {'yes' if nginx_available() else 'no'}, CI={IN_CI}"
     ]
 
 
@@ -34,6 +41,7 @@ def pytest_collection_modifyitems(config, items):
     missing = {
         "postgres": None if using_postgres() else "no PostgreSQL (no DATABASE_URL, none on :5432)",
         "redis": None if using_redis() else "no Redis (REDIS_URL unset, none on :6379)",
+        "nginx": None if nginx_available() else f"no {NGINX_BIN} (apt-get install nginx-light)",
         "browser": None if os.path.exists("/usr/bin/chromium") else "no /usr/bin/chromium",
     }
     for item in items:

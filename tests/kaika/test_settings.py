@@ -7,11 +7,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(args, **env):
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "DEBUG", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
+    # What the test settings and conftests put into this process's environment (Playwright's
+    # fixture sets DJANGO_ALLOW_ASYNC_UNSAFE) is not production.
+    local = {"SECRET_KEY", "DEBUG", "HTTPS", "MAIL_BACKEND"}
+    clean = {k: v for k, v in os.environ.items() if k not in local and not k.startswith("DJANGO_")}
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,

@@ -1,0 +1,107 @@
+"""Render kaika's nginx configuration and run nginx as an ordinary process.
+
+nginx is never the system service here: it runs as `nginx -p DIR -c DIR/nginx.conf` with every
+pid, log, temporary and cache path inside DIR, listening on loopback only. `make serve`
+(deploy/serve.py) and the live leak test (tests/front/) both start it through this module.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+DEPLOY_DIR = Path(__file__).resolve().parent
+TEMPLATE = DEPLOY_DIR / "nginx.conf.template"
+NGINX_BIN = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
+LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
+PLACEHOLDER_RE = re.compile(r"@([A-Z_]+)@")
+COOKIE_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _loopback(address: str) -> str:
+    host, sep, port = address.rpartition(":")
+    if not sep or host not in LOOPBACK_HOSTS or not port.isdigit():
+        raise ValueError(f"{address!r}: this nginx listens and proxies on loopback only")
+    return address
+
+
+def render(
+    *,
+    prefix: Path,
+    listen: str,
+    upstreams: Sequence[str],
+    static_root: Path,
+    session_cookie: str = "sessionid",
+    template: Path = TEMPLATE,
+) -> str:
+    """The configuration text: `template` with its @NAME@ placeholders filled in."""
+    if not COOKIE_NAME_RE.match(session_cookie):
+        raise ValueError(f"{session_cookie!r} cannot be used as an nginx $cookie_ variable")
+    if not upstreams:
+        raise ValueError("at least one app server is needed")
+    values = {
+        # nginx started by root drops its workers to `nobody`, who may not read the checkout or
+        # a private temporary directory; a loopback process keeps the user who started it.
+        "USER_DIRECTIVE": "user root;" if os.geteuid() == 0 else "",
+        "PREFIX": str(prefix),
+        "LISTEN": _loopback(listen),
+        "UPSTREAM_SERVERS": "\n".join(
+            f"        server {_loopback(upstream)};" for upstream in upstreams
+        ),
+        "STATIC_ROOT": str(static_root).rstrip("/"),
+        "SESSION_COOKIE": session_cookie,
+    }
+
+    def fill(match: re.Match) -> str:
+        return values[match.group(1)]  # an unknown placeholder is a KeyError, never left in
+
+    return PLACEHOLDER_RE.sub(fill, template.read_text(encoding="utf-8"))
+
+
+def write_config(prefix: Path, **values) -> Path:
+    """Write `prefix/nginx.conf` and create the directories it names."""
+    prefix = Path(prefix).resolve()
+    for sub in ("logs", "tmp", "cache"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    config = prefix / "nginx.conf"
+    config.write_text(render(prefix=prefix, **values), encoding="utf-8")
+    return config
+
+
+def command(config: Path, *extra: str) -> list[str]:
+    prefix = Path(config).parent
+    # In the foreground, so that whoever started it supervises it and sees it die.
+    return [NGINX_BIN, "-p", str(prefix), "-c", str(config), "-g", "daemon off;", *extra]
+
+
+def check(config: Path) -> None:
+    """`nginx -t`: refuses a configuration nginx would refuse, with nginx's own message."""
+    result = subprocess.run(  # noqa: S603 (fixed binary, our own arguments)
+        command(config, "-t", "-q"), capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise RuntimeError(f"nginx -t failed for {config}:\n{result.stderr}")
+
+
+def wait_for_port(address: str, *, timeout: float = 15.0, process=None) -> None:
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited ({process.returncode}) before {address}")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing answers on {address} after {timeout} s") from None
+            time.sleep(0.05)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,133 @@
+"""The shipped front configuration says what the live leak test relies on.
+
+The live test (test_live_leak.py) proves the behaviour; these catch an edit that would weaken
+it before anything is started, and keep the KAIKA-style configuration out of deploy/.
+"""
+
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from deploy import nginx
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+KAIKA_2021_TEMPLATE = Path(__file__).with_name("nginx_kaika_2021.conf.template")
+
+
+def directives(text: str) -> str:
+    """The configuration without its comments (which may name what it must not contain)."""
+    return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+
+
+def rendered(tmp_path, template=nginx.TEMPLATE) -> str:
+    return nginx.render(
+        prefix=tmp_path,
+        listen="127.0.0.1:8080",
+        upstreams=["127.0.0.1:8081"],
+        static_root=tmp_path / "static",
+        template=template,
+    )
+
+
+def test_the_shipped_nginx_honours_every_header_the_application_sends(tmp_path):
+    config = directives(rendered(tmp_path))
+    assert "proxy_ignore_headers" not in config
+    assert "X-Accel-Expires" not in config
+    assert "proxy_hide_header" not in config
+    assert re.search(r"proxy_cache_methods GET HEAD;", config)
+
+
+def test_the_shipped_nginx_never_serves_or_stores_for_a_session_or_authorization(tmp_path):
+    config = directives(rendered(tmp_path))
+    for directive in ("proxy_cache_bypass", "proxy_no_cache"):
+        line = re.search(rf"{directive} (.*);", config).group(1)
+        assert "$cookie_sessionid" in line.split()
+        assert "$http_authorization" in line.split()
+
+
+def test_the_session_cookie_nginx_watches_is_the_one_django_sets():
+    # deploy/serve.py renders with the default; renaming the cookie must change both.
+    assert settings.SESSION_COOKIE_NAME == "sessionid"
+    assert nginx.render.__kwdefaults__["session_cookie"] == settings.SESSION_COOKIE_NAME
+
+
+def test_the_shipped_nginx_microcaches_with_a_lock_and_tells_what_it_did(tmp_path):
+    config = directives(rendered(tmp_path))
+    for expected in (
+        "proxy_cache_valid 200 1s;",
+        "proxy_cache_lock on;",
+        "proxy_cache_use_stale updating;",
+        "add_header X-Cache-Status $upstream_cache_status always;",
+        "proxy_set_header X-Request-ID $request_id;",
+    ):
+        assert expected in config
+
+
+def test_no_file_in_deploy_ignores_the_application_headers():
+    for path in (BASE_DIR / "deploy").rglob("*"):
+        if path.is_file() and path.suffix in {".template", ".conf", ".py", ""}:
+            assert "proxy_ignore_headers" not in directives(path.read_text()), path
+
+
+def test_nginx_listens_and_proxies_on_loopback_only(tmp_path):
+    with pytest.raises(ValueError, match="loopback"):
+        nginx.render(
+            prefix=tmp_path, listen="0.0.0.0:80", upstreams=["127.0.0.1:1"], static_root=tmp_path
+        )
+    with pytest.raises(ValueError, match="loopback"):
+        nginx.render(
+            prefix=tmp_path, listen="127.0.0.1:80", upstreams=["10.0.0.5:80"], static_root=tmp_path
+        )
+
+
+@pytest.mark.nginx
+@pytest.mark.parametrize("template", [nginx.TEMPLATE, KAIKA_2021_TEMPLATE], ids=["deploy", "2021"])
+def test_nginx_accepts_the_rendered_configuration(tmp_path, template):
+    config = nginx.write_config(
+        tmp_path,
+        listen="127.0.0.1:8080",
+        upstreams=["127.0.0.1:8081"],
+        static_root=tmp_path / "static",
+        template=template,
+    )
+    nginx.check(config)
+
+
+def test_gunicorn_runs_threaded_workers_sized_to_the_cores(monkeypatch):
+    for name in [k for k in os.environ if k.startswith("GUNICORN_")]:
+        monkeypatch.delenv(name)
+    conf = runpy.run_path(str(BASE_DIR / "deploy" / "gunicorn.conf.py"))
+    assert conf["worker_class"] == "gthread"
+    assert conf["workers"] >= max(2, conf["CORES"])
+    assert conf["threads"] >= 2
+    assert conf["preload_app"] is False
+    assert conf["graceful_timeout"] > 0
+    assert conf["timeout"] > 0
+    assert "%({x-request-id}i)s" in conf["access_log_format"]
+    assert conf["bind"].startswith("127.0.0.1:")
+
+
+def test_gunicorn_accepts_its_configuration_and_loads_the_app():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kaika.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "gunicorn-check-config-only-" + "x" * 40,
+        "MAIL_BACKEND": "console",
+    }
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    result = subprocess.run(
+        [*gunicorn, "--check-config", "kaika.wsgi"],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
