@@ -34,8 +34,10 @@ preload_app = False
 # graceful_timeout seconds to finish before the workers are killed.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# nginx keeps connections to us open (upstream keepalive); a bit longer than nothing.
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# nginx keeps connections to us open (upstream keepalive, closed by nginx after 60 s idle).
+# We must outlive that: if gunicorn closed first, nginx could send a POST on a connection
+# that is being closed and answer 502 (it never retries non-idempotent requests).
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # Recycle workers now and then so a slow leak never grows for days; jitter keeps them from
 # all restarting at once.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 5000)

@@ -144,7 +144,14 @@ def test_forty_people_at_once_see_only_their_own_data_and_the_2021_cache_is_caug
             + control.summary()
         )
 
-    assert not good.findings, "personal data crossed between people:\n" + good.summary()
+    assert not good.findings, (
+        "personal data crossed between people:\n"
+        + good.summary()
+        + "\n--- gunicorn log ---\n"
+        + live.tail(tmp_path / "gunicorn.log", 60)
+        + "\n--- nginx error log ---\n"
+        + "\n".join(live.tail(p, 30) for p in (tmp_path / "front").rglob("*error*.log"))
+    )
     assert good.requests >= PEOPLE * len(live.PER_USER_PAGES) * 2
 
     # Every login's session cookie names a session of that person's own user.
