@@ -66,7 +66,11 @@ class PrivateByDefaultMiddleware:
 
         max_age = request.kaika_public_max_age
         if max_age is not None and self.may_be_public(request, response):
-            patch_cache_control(response, public=True, max_age=max_age)
+            # Shared caches (the nginx microcache, a CDN) keep a public page only briefly, so
+            # a staff suspension, a sold-out listing or the 9:00 opening shows within about a
+            # second everywhere, while a browser may keep its own copy for max_age.
+            shared = min(max_age, settings.KAIKA_SHARED_CACHE_MAX_AGE)
+            patch_cache_control(response, public=True, max_age=max_age, s_maxage=shared)
             drop_vary_accept_language(response)
             return response
 

@@ -310,6 +310,10 @@ SECURE_CSP = {
 # CSRF token are sent private; with this on, that mistake raises instead of only logging.
 KAIKA_STRICT_PUBLIC_PAGES = env_bool("KAIKA_STRICT_PUBLIC_PAGES", DEBUG)
 
+# How long a shared cache may keep a public page (s-maxage): the microcache absorbs the 9:00
+# rush while changes (suspension, stock, opening) still show within a second.
+KAIKA_SHARED_CACHE_MAX_AGE = int(os.environ.get("KAIKA_SHARED_CACHE_MAX_AGE", "1"))
+
 # Demo accounts exist only where DEBUG is on or this is set explicitly (never in production).
 KAIKA_ALLOW_DEMO_DATA = env_bool("KAIKA_ALLOW_DEMO_DATA", DEBUG)
 

@@ -83,6 +83,8 @@ def test_a_public_page_that_touches_nothing_personal_is_cacheable(client):
     response = client.get("/ok/")
     assert_public(response, "public_ok")
     assert "max-age=30" in response["Cache-Control"]
+    # A shared cache keeps it for a second only (the microcache), browsers for max-age.
+    assert "s-maxage=1" in response["Cache-Control"]
     # The language comes from the URL, so the shared cache must not split on Accept-Language.
     assert "Accept-Language" not in response.get("Vary", "")
 
