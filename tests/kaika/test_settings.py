@@ -51,3 +51,19 @@ def test_the_embedded_default_is_sqlite_and_local_memory():
     )
     assert result.returncode == 0, result.stderr
     assert "sqlite3" in result.stdout and "LocMemCache" in result.stdout
+
+
+def test_production_cookies_are_secure_httponly_and_lax():
+    result = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, "
+            "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS >= 31536000, s.SECURE_SSL_REDIRECT)",
+        ],
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="kaika.example.jp",
+        SMTP_HOST="smtp.example.jp",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "Lax", "True", "True", "True"]
