@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from inquiries.models import Category
+from kaika.forms import RejectControlCharactersMixin
 
 HONEYPOT_FIELD = "website"
 
@@ -19,7 +20,7 @@ def _required(message):
     return {"required": message}
 
 
-class InquiryForm(forms.Form):
+class InquiryForm(RejectControlCharactersMixin, forms.Form):
     name = forms.CharField(
         label=_("お名前"),
         max_length=100,

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kaika.forms import RejectControlCharactersMixin
 from projects.models import Category, Listing, Municipality, Round, Shop
 from projects.services import SHOP_APPLICATION_FIELDS
 
@@ -46,7 +47,7 @@ def normalise_phone(value: str) -> str:
     return digits
 
 
-class ShopApplicationForm(forms.ModelForm):
+class ShopApplicationForm(RejectControlCharactersMixin, forms.ModelForm):
     class Meta:
         model = Shop
         fields = SHOP_APPLICATION_FIELDS
@@ -71,7 +72,7 @@ class ShopApplicationForm(forms.ModelForm):
         return normalise_phone(self.cleaned_data["phone"])
 
 
-class ShopProfileForm(forms.ModelForm):
+class ShopProfileForm(RejectControlCharactersMixin, forms.ModelForm):
     """What operators may change themselves. Name, category and municipality were checked by
     the office and are changed through it."""
 
@@ -91,7 +92,7 @@ class ShopProfileForm(forms.ModelForm):
         return clean_photo(self.cleaned_data.get("photo"))
 
 
-class ListingForm(forms.ModelForm):
+class ListingForm(RejectControlCharactersMixin, forms.ModelForm):
     rounds = forms.ModelMultipleChoiceField(
         queryset=Round.objects.none(),
         required=False,
@@ -157,7 +158,7 @@ class ListingForm(forms.ModelForm):
         return data
 
 
-class ShopSearchForm(forms.Form):
+class ShopSearchForm(RejectControlCharactersMixin, forms.Form):
     """The public shop search: a GET form, so the page stays shareable and cacheable."""
 
     q = forms.CharField(label=_("店名・フリガナ"), required=False, max_length=50)

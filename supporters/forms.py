@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kaika.forms import RejectControlCharactersMixin
 from supporters import validators
 from supporters.models import User
 
@@ -112,7 +113,7 @@ class ProfileCleaningMixin:
         return value
 
 
-class ProfileForm(ProfileCleaningMixin, forms.ModelForm):
+class ProfileForm(RejectControlCharactersMixin, ProfileCleaningMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = PROFILE_FIELDS
@@ -122,7 +123,7 @@ class ProfileForm(ProfileCleaningMixin, forms.ModelForm):
         self.fields.update(profile_form_fields())
 
 
-class SignupProfileForm(ProfileCleaningMixin, forms.Form):
+class SignupProfileForm(RejectControlCharactersMixin, ProfileCleaningMixin, forms.Form):
     """allauth's ACCOUNT_SIGNUP_FORM_CLASS: the signup form collects the whole profile."""
 
     # allauth's SignupForm applies this after adding its password fields.

@@ -1,0 +1,193 @@
+"""Every form, fed what people and bots really send: random Unicode, control characters, NUL
+bytes, very long strings, wrong types, missing and duplicated fields. Never a 5xx, and nothing
+stored with characters the validators refuse."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inquiries.models import Inquiry
+from projects.models import Listing, Shop
+from supporters.models import User
+from tests.conftest import make_user
+from tests.projects.factories import make_project, make_round, make_shop
+from tests.url_catalogue import LISTING_POST, PROFILE_POST, SHOP_APPLICATION_POST
+
+pytestmark = pytest.mark.django_db
+
+CONTACT_POST = {
+    "name": "山田 花子",
+    "email": "fuzz@example.jp",
+    "category": "other",
+    "subject": "件名",
+    "body": "本文",
+    "order_number": "",
+    "website": "",
+}
+SIGNUP_POST = {
+    "email": "fuzz-signup@example.jp",
+    "password1": "fuzzing-password-2026",
+    "password2": "fuzzing-password-2026",
+    **PROFILE_POST,
+}
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+control_text = st.text(
+    alphabet=st.one_of(st.characters(categories=["Cc"]), st.sampled_from("山田ｶﾅ1- ")),
+    min_size=1,
+    max_size=20,
+).filter(lambda s: CONTROL.search(s))
+nasty_text = st.one_of(
+    st.text(max_size=60),  # any Unicode, control characters and NUL included
+    control_text,
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30).map(lambda s: s * 400),
+    st.sampled_from(
+        ["\x00", "山田\x00", "\x1b[31m", "-1", "0", "1e309", "NaN", "9" * 40, " ", "<script>"]
+    ),
+)
+
+
+@st.composite
+def mutated(draw, valid: dict):
+    data = {key: [value] for key, value in valid.items()}
+    for key in draw(st.lists(st.sampled_from(sorted(valid)), unique=True)):
+        action = draw(st.sampled_from(["replace", "drop", "duplicate"]))
+        if action == "replace":
+            data[key] = [draw(nasty_text)]
+        elif action == "drop":
+            del data[key]
+        else:
+            data[key] = [draw(nasty_text), draw(nasty_text)]
+    return data
+
+
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def post(client: Client, url: str, data: dict):
+    response = client.post(url, data)
+    assert response.status_code < 500, (url, data)
+    return response
+
+
+def assert_no_control_characters(rows, fields):
+    for row in rows:
+        for field in fields:
+            value = getattr(row, field) or ""
+            assert not CONTROL.search(str(value)), (row, field, value)
+
+
+@pytest.fixture
+def operator_setup(db):
+    user = make_user(email="fuzz-operator@example.jp")
+    project = make_project()
+    make_round(project, number=1)
+    shop = make_shop(project, operators=[user])
+    client = Client()
+    client.force_login(user)
+    return user, shop, client
+
+
+@FUZZ
+@given(data=mutated(SIGNUP_POST))
+def test_signup_survives_any_input(data):
+    post(Client(), reverse("account_signup"), data)
+    assert_no_control_characters(User.objects.all(), ("family_name", "given_name", "city", "phone"))
+
+
+@FUZZ
+@given(data=mutated(PROFILE_POST))
+def test_profile_edit_survives_any_input(operator_setup, data):
+    user, _, client = operator_setup
+    post(client, reverse("supporters:profile_edit"), data)
+    user.refresh_from_db()
+    assert_no_control_characters([user], PROFILE_POST.keys() - {"birth_date"})
+    assert user.has_complete_profile  # an invalid post never half-saves a profile
+
+
+@FUZZ
+@given(data=mutated(CONTACT_POST))
+def test_contact_form_survives_any_input(data):
+    post(Client(), reverse("inquiries:contact"), data)
+    assert_no_control_characters(Inquiry.objects.all(), ("name", "subject", "email"))
+
+
+@FUZZ
+@given(data=mutated(SHOP_APPLICATION_POST))
+def test_shop_application_survives_any_input(operator_setup, data):
+    _, _, client = operator_setup
+    post(client, reverse("projects:shop_apply"), data)
+    assert_no_control_characters(Shop.objects.all(), ("name", "name_kana", "address", "phone"))
+
+
+@FUZZ
+@given(data=mutated(LISTING_POST))
+def test_listing_form_survives_any_input(operator_setup, data):
+    _, shop, client = operator_setup
+    post(client, reverse("projects:manage_listing_create", args=[shop.pk]), data)
+    assert_no_control_characters(Listing.objects.all(), ("title",))
+
+
+FORMS = {
+    "signup": (lambda s: reverse("account_signup"), SIGNUP_POST, False),
+    "profile": (lambda s: reverse("supporters:profile_edit"), PROFILE_POST, True),
+    "contact": (lambda s: reverse("inquiries:contact"), CONTACT_POST, False),
+    "shop application": (lambda s: reverse("projects:shop_apply"), SHOP_APPLICATION_POST, True),
+    "listing": (
+        lambda s: reverse("projects:manage_listing_create", args=[s.pk]),
+        LISTING_POST,
+        True,
+    ),
+}
+TEXT_FIELDS = [
+    (form, field)
+    for form, (_, valid, _) in FORMS.items()
+    for field, value in valid.items()
+    if value
+    and not value.isdigit()
+    and field
+    not in {
+        "category",
+        "municipality",
+        "gender",
+        "occupation",
+        "prefecture",
+        "birth_date",
+        "premium_applies",
+        "is_active",
+        "email",
+        "password1",
+        "password2",
+    }
+]
+
+
+@pytest.mark.parametrize(("form", "field"), TEXT_FIELDS)
+@pytest.mark.parametrize("bad", ["\x00", "\x01", "\x1b[2J", "\x7f"])
+def test_every_text_field_refuses_control_characters_on_the_field(operator_setup, form, field, bad):
+    _, shop, client = operator_setup
+    url, valid, logged_in = FORMS[form]
+    counts = (
+        Shop.objects.count(),
+        Listing.objects.count(),
+        Inquiry.objects.count(),
+        User.objects.count(),
+    )
+    browser = client if logged_in else Client()
+    response = post(browser, url(shop), {**valid, field: f"正しい{bad}値"})
+    assert response.status_code == 200, (form, field, response.status_code)
+    assert response.context["form"].errors.get(field), (form, field)
+    assert (
+        Shop.objects.count(),
+        Listing.objects.count(),
+        Inquiry.objects.count(),
+        User.objects.count(),
+    ) == counts
