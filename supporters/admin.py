@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from supporters.models import User
+from supporters.models import DataRightsRequest, User
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -82,3 +82,17 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description=_("氏名"), ordering="family_name_kana")
     def full_name(self, obj):
         return obj.full_name
+
+
+@admin.register(DataRightsRequest)
+class DataRightsRequestAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "user", "email_hash")
+    list_filter = ("kind", "created_at")
+    search_fields = ("email_hash",)
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -138,3 +138,25 @@ class SignupProfileForm(RejectControlCharactersMixin, ProfileCleaningMixin, form
             setattr(user, name, self.cleaned_data.get(name) or "")
         user.birth_date = self.cleaned_data["birth_date"]
         user.save()
+
+
+class AccountDeleteForm(forms.Form):
+    password = forms.CharField(
+        label=_("現在のパスワード"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "退会すると、会員情報とお問い合わせの履歴が削除され、元に戻せないことを確認しました。"
+        ),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(_("パスワードが正しくありません。"), code="password")
+        return password

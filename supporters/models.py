@@ -127,3 +127,30 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.family_name or self.email
+
+
+class DataRightsRequest(models.Model):
+    """A supporter downloaded their data or deleted their account: staff see it in admin.
+
+    The person is named by a keyed hash of their email, not the email: after an erasure the
+    office can still answer "did this address ask to be deleted, and when?" without keeping it.
+    """
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("データのダウンロード")
+        DELETE = "delete", _("退会(データの削除)")
+
+    kind = models.CharField(_("種類"), max_length=8, choices=Kind.choices)
+    user = models.ForeignKey(
+        User, verbose_name=_("会員"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email_hash = models.CharField(_("メールアドレスのハッシュ"), max_length=64, db_index=True)
+    created_at = models.DateTimeField(_("日時"), db_index=True)
+
+    class Meta:
+        verbose_name = _("個人データの請求")
+        verbose_name_plural = _("個人データの請求")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

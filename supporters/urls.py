@@ -7,4 +7,7 @@ app_name = "supporters"
 urlpatterns = [
     path("", views.mypage, name="mypage"),
     path("profile/", views.profile_edit, name="profile_edit"),
+    path("data/", views.data_rights, name="data_rights"),
+    path("data/export.json", views.data_export, name="data_export"),
+    path("data/deleted/", views.account_deleted, name="account_deleted"),
 ]

@@ -1,17 +1,21 @@
+import json
 from dataclasses import asdict
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from kaika.cache import public_page
-from supporters.forms import ProfileForm
+from supporters.forms import AccountDeleteForm, ProfileForm
 from supporters.postal import lookup
+from supporters.services import user_data_export, user_delete
 
 
 @never_cache
@@ -44,3 +48,32 @@ def postal_lookup(request, postal_code: str):
     if address is None:
         return JsonResponse({"found": False}, status=404)
     return JsonResponse({"found": True, **asdict(address)})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def data_rights(request):
+    """Download everything held about me; delete my account."""
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user_delete(user=request.user, now=timezone.now())
+        logout(request)
+        return redirect("supporters:account_deleted")
+    return render(request, "supporters/data_rights.html", {"form": form})
+
+
+@never_cache
+@login_required
+def data_export(request):
+    data = user_data_export(user=request.user, now=timezone.now())
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="kaika-my-data.json"'
+    return response
+
+
+@never_cache
+def account_deleted(request):
+    return render(request, "supporters/account_deleted.html")

@@ -103,6 +103,8 @@ VALID_POSTS = {
     "account_reset_password": lambda objects: {"email": objects["user"].email},
     "account_reauthenticate": lambda objects: {"password": PASSWORD},
     "supporters:profile_edit": lambda objects: PROFILE_POST,
+    # Deletes the walker's account: the last request of its walk.
+    "supporters:data_rights": lambda objects: {"password": PASSWORD, "confirm": "on"},
     "inquiries:contact": lambda objects: {
         "name": "山田 花子",
         "email": "walker-contact@example.jp",
