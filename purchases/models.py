@@ -127,7 +127,7 @@ class Order(models.Model):
         return self.code
 
     def get_absolute_url(self) -> str:
-        return reverse("purchases:order_detail", kwargs={"code": self.code})
+        return reverse("purchases:order_detail", kwargs={"order_code": self.code})
 
     def is_payable_at(self, now) -> bool:
         return self.status == OrderStatus.PENDING and now < self.expires_at
@@ -169,7 +169,7 @@ class Ticket(models.Model):
         return self.code
 
     def get_absolute_url(self) -> str:
-        return reverse("purchases:ticket_detail", kwargs={"code": self.code})
+        return reverse("purchases:ticket_detail", kwargs={"ticket_code": self.code})
 
     def usable_on(self, day) -> bool:
         return self.round.usage_starts_on <= day <= self.round.usage_ends_on

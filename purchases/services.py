@@ -223,9 +223,10 @@ def _check_limits(supporter: User, listing: Listing, round_: Round, units: int, 
             max=_yen(project.max_per_person_per_round),
             held=_yen(held_amount),
         )
-    if project.is_budget_exhausted:
+    # Early answers on possibly stale figures; the conditional UPDATEs have the last word.
+    if amount > project.budget_remaining:
         raise PurchaseError("budget_exhausted")
-    if listing.is_sold_out:
+    if listing.remaining_stock is not None and units > listing.remaining_stock:
         raise PurchaseError("sold_out")
     return listing, round_, amount
 

@@ -2,8 +2,10 @@
 
 import datetime
 import itertools
+import re
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Listing, Project, Round, Shop
@@ -58,3 +60,24 @@ def buy(offer: Offer, supporter, *, units=1, listing=None, now=DURING, key=None)
 
 def local(dt: datetime.datetime) -> datetime.datetime:
     return timezone.localtime(dt)
+
+
+# --- Through the views ------------------------------------------------------------------
+
+
+def confirm_url(offer, units=2) -> str:
+    query = f"listing={offer['listing'].pk}&round={offer['round'].pk}&units={units}"
+    return f"{reverse('purchases:order_confirm')}?{query}"
+
+
+def form_fields(html: str) -> dict:
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+
+
+def order_via_confirmation(client, offer, units=2):
+    page = client.get(confirm_url(offer, units))
+    assert page.status_code == 200
+    fields = form_fields(page.content.decode())
+    response = client.post(reverse("purchases:order_confirm"), fields)
+    assert response.status_code == 302, response.content.decode()[:500]
+    return response, fields
