@@ -270,6 +270,13 @@ KAIKA_INQUIRY_RATE_LIMITS = {
     "email": (int(os.environ.get("INQUIRY_RATE_LIMIT_EMAIL", "5")), 60 * 60),
 }
 
+# --- Purchases ------------------------------------------------------------------------------
+# How long a pending order holds its share of the budget, stock and personal allowance before
+# it is released (by `manage.py expire_orders`, or lazily when a cap is hit).
+KAIKA_ORDER_RESERVATION_MINUTES = int(os.environ.get("ORDER_RESERVATION_MINUTES", "15"))
+# The payment provider (purchases.payments). The built-in sandbox accepts only test cards.
+KAIKA_PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "purchases.payments.SandboxGateway")
+
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.
 if env_bool("BEHIND_TLS_PROXY"):

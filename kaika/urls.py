@@ -17,6 +17,9 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     # Language-neutral data for the address autofill script.
     path("api/postal/<postal_code:postal_code>/", postal_lookup, name="postal_lookup"),
+    # The built-in sandbox payment provider's hosted card page: stands apart from our own
+    # pages, as a real provider's would (see purchases/sandbox.py).
+    path("sandbox-pay/", include("purchases.sandbox")),
 ]
 
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from
@@ -28,6 +31,8 @@ urlpatterns += i18n_patterns(
     path("mypage/", include("supporters.urls")),
     # The contact form, and the supporter's own inquiries under /mypage/inquiries/.
     path("", include("inquiries.urls")),
+    # Orders, payment results, My page's orders and tickets, the shop's redemption screen.
+    path("", include("purchases.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

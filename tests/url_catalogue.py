@@ -43,6 +43,11 @@ URL_KWARGS = {
     "listing_id": lambda objects: str(objects["listing"].pk),
     "slug": lambda objects: objects["project"].slug,
     "number": lambda objects: str(objects["round"].number),
+    # Purchases: a pending order and a paid order's ticket of objects["user"] (404 for staff),
+    # and the sandbox provider's signed payment session for that pending order.
+    "order_code": lambda objects: objects["order"].code,
+    "ticket_code": lambda objects: objects["ticket"].code,
+    "token": lambda objects: objects["sandbox_token"],
 }
 
 PROFILE_POST = {
@@ -125,6 +130,19 @@ VALID_POSTS = {
     "projects:manage_listing_create": lambda objects: LISTING_POST,
     "projects:manage_listing_edit": lambda objects: LISTING_POST,
     "projects:manage_listing_withdraw": lambda objects: {"confirm": "1"},
+    "purchases:order_confirm": lambda objects: {
+        "listing": str(objects["listing"].pk),
+        "round": str(objects["round"].pk),
+        "units": "1",
+        "idempotency_key": "walker-idempotency-key-0001",
+    },
+    "purchases:order_cancel": lambda objects: {"confirm": "1"},
+    "purchases:manage_redeem": lambda objects: {"code": objects["ticket"].code, "amount": "100"},
+    "sandbox_pay:checkout": lambda objects: {
+        "card_number": "4242 4242 4242 4242",
+        "expiry": "12/30",
+        "cvc": "123",
+    },
 }
 
 NO_FORM_DATA_NEEDED = {

@@ -9,8 +9,7 @@ mixed people up: requests for one URL within the same second. Every response is 
   - it was not answered from the shared cache (X-Cache-Status HIT, STALE, UPDATING...);
   - its status (and redirect) is the one this step gives when nothing is mixed up.
 
-PER_USER_PAGES is the list of what is walked. Later issues extend it: the purchase
-confirmation (purchases/) belongs here next.
+PER_USER_PAGES is the list of what is walked; later issues extend it.
 """
 
 import contextlib
@@ -206,6 +205,8 @@ class Harness:
         self.cache_statuses: Counter = Counter()
         self.requests = 0
         self.lock = threading.Lock()
+        # The purchase confirmation of a listing on sale now (set by the test that made it).
+        self.purchase_confirmation_path = ""
 
     def claim(self, what: str, value: str, person: int) -> int:
         """Who holds this session key or reference: the first person it was handed to."""
@@ -406,6 +407,18 @@ def contact_completion(v: Visit) -> None:
         v.owns("inquiry reference", reference, sent)
 
 
+IDEMPOTENCY_KEY_RE = re.compile(r'name="idempotency_key" value="([^"]+)"')
+
+
+def purchase_confirmation(v: Visit) -> None:
+    # At 9:00 everyone opens this page for the same listing at the same second: it shows the
+    # person's name, kana, address and email, and a fresh idempotency key that must be theirs.
+    shows = ("name", "kana", "address", "email")
+    page = v.get(v.harness.purchase_confirmation_path, v.person.member, status=200, shows=shows)
+    for key in set(IDEMPOTENCY_KEY_RE.findall(page.body)):
+        v.owns("idempotency key", key, page)
+
+
 PER_USER_PAGES = [
     Page("my page", my_page),
     Page("profile edit", profile_edit),
@@ -416,8 +429,7 @@ PER_USER_PAGES = [
     Page("signup", signup),
     Page("contact form", contact_form),
     Page("contact completion", contact_completion),
-    # Next: Page("purchase confirmation", ...) when purchases land (issue 3): it shows its
-    # person's markers and order, and must never show anyone else's.
+    Page("purchase confirmation", purchase_confirmation),
 ]
 
 PUBLIC_PATHS = ["/", "/en/"]

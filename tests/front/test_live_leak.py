@@ -23,6 +23,7 @@ from django.db import connection
 from deploy import nginx
 from supporters.models import User
 from tests.front import live
+from tests.projects.factories import make_project, make_round, make_shop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.nginx]
 
@@ -43,6 +44,14 @@ def create_people(count: int) -> list[live.Person]:
         person.user_id = user.pk
         people.append(person)
     return people
+
+
+def purchase_confirmation_path() -> str:
+    """A shop's standard listing on sale in a round open now (the purchase confirmation)."""
+    project = make_project()
+    round_ = make_round(project, number=1)
+    listing = make_shop(project).listings.get()
+    return f"/orders/confirm/?listing={listing.pk}&round={round_.pk}&units=1"
 
 
 def app_environment(*, bind: str, static_root: Path) -> dict[str, str]:
@@ -85,6 +94,7 @@ def app_environment(*, bind: str, static_root: Path) -> dict[str, str]:
 @pytest.mark.django_db(transaction=True)
 def test_forty_people_at_once_see_only_their_own_data_and_the_2021_cache_is_caught(tmp_path):
     people = create_people(PEOPLE)
+    confirmation = purchase_confirmation_path()
     app = f"127.0.0.1:{nginx.free_port()}"
     front_port, kaika_2021_port = nginx.free_port(), nginx.free_port()
     static_root = tmp_path / "static"
@@ -124,6 +134,7 @@ def test_forty_people_at_once_see_only_their_own_data_and_the_2021_cache_is_caug
         ),
     ):
         good = live.Harness(front_port, people)
+        good.purchase_confirmation_path = confirmation
         live.sign_in_everyone(good)
         # The negative control gets the same signed-in browsers, in their state before the walk.
         control_people = copy.deepcopy(people)
@@ -132,6 +143,7 @@ def test_forty_people_at_once_see_only_their_own_data_and_the_2021_cache_is_caug
         site_css = live.request(front_port, "GET", "/static/css/site.css", {})
 
         control = live.Harness(kaika_2021_port, control_people)
+        control.purchase_confirmation_path = confirmation
         for person in control_people:
             control.claim_session(person.member[live.SESSION_COOKIE], person.index)
         live.walk_per_user_pages(control, passes=1)

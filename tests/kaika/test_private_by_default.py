@@ -15,6 +15,8 @@ from django.utils import timezone, translation
 
 from inquiries.models import Inquiry
 from kaika.cache import public_max_age
+from purchases.payments import SandboxGateway
+from purchases.services import PaymentResult, order_create, payment_record
 from tests.conftest import make_user
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
 from tests.url_catalogue import (
@@ -94,6 +96,20 @@ def objects(db):
     project = make_project()
     round_ = make_round(project, number=1)
     shop = make_shop(project, operators=[user])
+    now = timezone.now()
+    standard = shop.listings.get(is_standard=True)
+
+    def order(key):
+        return order_create(
+            supporter=user, listing=standard, round_=round_, units=1, idempotency_key=key, now=now
+        )
+
+    pending = order("walker-pending-order")
+    paid = order("walker-paid-order")
+    payment_record(result=PaymentResult(paid.code, "sbx_walker", paid.amount, True, now), now=now)
+    checkout = SandboxGateway().checkout_url(
+        order=pending, return_url="http://testserver/orders/payment/return/"
+    )
     return {
         "user": user,
         "staff": make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True),
@@ -111,6 +127,9 @@ def objects(db):
             body="支援の取り消しはできますか。",
             created_at=timezone.now(),
         ),
+        "order": pending,
+        "ticket": paid.tickets.first(),
+        "sandbox_token": checkout.rstrip("/").rsplit("/", 1)[-1],
     }
 
 

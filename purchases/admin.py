@@ -1,0 +1,115 @@
+"""Staff see and act on orders here: refund (or cancel) a paid order, which releases its
+budget and voids its unused tickets; expire a stale pending order. Orders and tickets are
+never edited by hand: every change goes through purchases.services."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from purchases.models import Order, OrderStatus, Ticket, TicketUse
+from purchases.services import PurchaseError, order_expire, order_refund
+
+
+class TicketInline(admin.TabularInline):
+    model = Ticket
+    fields = ("code", "label", "face_value", "balance", "status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "supporter",
+        "shop",
+        "round",
+        "units",
+        "amount",
+        "status",
+        "created_at",
+        "late_payment_reference",
+    )
+    list_filter = ("status", "round", "project")
+    search_fields = ("code", "supporter__email", "shop__name", "payment_reference")
+    list_select_related = ("supporter", "shop", "round__project")
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        f.name for f in Order._meta.get_fields() if f.concrete and f.name != "staff_note"
+    ]
+    inlines = [TicketInline]
+    actions = ["refund_orders", "expire_stale_orders"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("選択したお支払い済みの申込を返金・取消する(チケットは無効)"))
+    def refund_orders(self, request, queryset):
+        done = 0
+        for order in queryset.filter(status=OrderStatus.PAID):
+            try:
+                order_refund(
+                    order=order, now=timezone.now(), note=f"refunded by {request.user.email}"
+                )
+            except PurchaseError as error:
+                self.message_user(request, f"{order.code}: {error.message}", messages.ERROR)
+            else:
+                done += 1
+        self.message_user(request, _("%(n)s件を返金・取消しました。") % {"n": done})
+
+    @admin.action(description=_("選択した期限切れの申込の確保を解除する"))
+    def expire_stale_orders(self, request, queryset):
+        now = timezone.now()
+        done = sum(order_expire(order=o, now=now) for o in queryset.stale_at(now))
+        self.message_user(request, _("%(n)s件の確保を解除しました。") % {"n": done})
+
+
+class TicketUseInline(admin.TabularInline):
+    model = TicketUse
+    fields = ("used_at", "shop", "amount", "balance_after", "operator")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ("code", "supporter", "shop", "round", "face_value", "balance", "status")
+    list_filter = ("status", "round")
+    search_fields = ("code", "supporter__email", "order__code")
+    list_select_related = ("supporter", "shop", "round__project")
+    readonly_fields = [f.name for f in Ticket._meta.get_fields() if f.concrete]
+    inlines = [TicketUseInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TicketUse)
+class TicketUseAdmin(admin.ModelAdmin):
+    list_display = ("used_at", "ticket", "shop", "amount", "balance_after", "operator")
+    list_select_related = ("ticket", "shop", "operator")
+    readonly_fields = [f.name for f in TicketUse._meta.get_fields() if f.concrete]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

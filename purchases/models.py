@@ -1,0 +1,202 @@
+"""Orders (支援の申込), the premium tickets they give, and every use of a ticket at a shop.
+
+The caps are enforced on the counter rows of the projects app (see projects/models.py), which
+`purchases.services` moves with conditional UPDATEs when an order is created (the order then
+holds a reservation), and moves back when a pending order expires, fails or is cancelled:
+
+- Project.amount_raised, Round.amount_raised, ShopRound.amount_raised / units_sold and
+  Listing.units_sold count paid orders *and* live reservations (pending orders), so the budget
+  and stock checks are one `UPDATE ... WHERE counter + n <= cap` each;
+- supporters_count and tickets_issued_amount move when payment succeeds, tickets_used_amount
+  when a ticket is used.
+
+Orders and tickets are addressed by random codes (never by sequential ids) in every URL.
+No card data is ever stored here: the card is typed on the payment provider's page.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import Listing, Project, Round, Shop
+
+# Crockford-like alphabet without look-alikes (no 0/O, 1/I/L) for codes read aloud at a till.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def random_code(prefix: str, length: int) -> str:
+    return prefix + "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def new_order_code() -> str:
+    # 20 symbols of 31: ~99 bits; an order code is also behind login and ownership checks.
+    return random_code("K-", 20)
+
+
+def new_ticket_code() -> str:
+    # 28 symbols of 31: ~138 bits (>= 128), because a ticket is money at the till.
+    return random_code("T-", 28)
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("お支払い待ち")
+    PAID = "paid", _("お支払い済み")
+    FAILED = "failed", _("決済失敗")
+    EXPIRED = "expired", _("期限切れ")
+    CANCELLED = "cancelled", _("取消")
+    REFUNDED = "refunded", _("返金済み")
+
+
+# Orders whose reservation still counts against the caps (pending ones only until they expire).
+HOLDING = (OrderStatus.PENDING, OrderStatus.PAID)
+
+
+class OrderQuerySet(models.QuerySet):
+    def live_at(self, now):
+        """Orders that count against a cap at `now`: paid, or pending and not yet expired.
+        A pending order past its expiry is ignored even before `expire_orders` has run, so a
+        missed cron never blocks anyone's personal allowance."""
+        return self.filter(
+            Q(status=OrderStatus.PAID) | Q(status=OrderStatus.PENDING, expires_at__gt=now)
+        )
+
+    def stale_at(self, now):
+        """Pending orders past their expiry, whose reservation should be released."""
+        return self.filter(status=OrderStatus.PENDING, expires_at__lte=now)
+
+    def of(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(supporter=user)
+
+
+class Order(models.Model):
+    code = models.CharField(_("申込番号"), max_length=30, unique=True, default=new_order_code)
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("支援者"),
+    )
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="orders")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="orders")
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
+    listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="orders")
+    units = models.PositiveIntegerField(_("口数"))
+    unit_price = models.PositiveIntegerField(_("1口の金額(円)"))
+    amount = models.PositiveIntegerField(_("支援額(円)"))
+    tickets_value = models.PositiveIntegerField(_("チケット額面合計(円)"))
+    status = models.CharField(
+        _("状態"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    # From the confirmation form: a double click or a replayed POST finds this same order.
+    idempotency_key = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("申込日時"))
+    expires_at = models.DateTimeField(_("お支払い期限"))
+    paid_at = models.DateTimeField(_("決済日時"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    # The provider's reference for the payment (never card data).
+    payment_reference = models.CharField(_("決済番号"), max_length=100, blank=True)
+    # Set when a successful payment arrived for an order that had already expired, failed or
+    # been cancelled: it is not revived; staff refund it.
+    late_payment_reference = models.CharField(_("期限後の決済(要返金)"), max_length=100, blank=True)
+    staff_note = models.TextField(_("事務局メモ"), blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("支援の申込")
+        verbose_name_plural = _("支援の申込")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supporter", "idempotency_key"], name="order_unique_idempotency_key"
+            ),
+            models.CheckConstraint(condition=Q(units__gte=1), name="order_units_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["supporter", "round", "status"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def get_absolute_url(self) -> str:
+        return reverse("purchases:order_detail", kwargs={"order_code": self.code})
+
+    def is_payable_at(self, now) -> bool:
+        return self.status == OrderStatus.PENDING and now < self.expires_at
+
+
+class TicketStatus(models.TextChoices):
+    VALID = "valid", _("利用可能")
+    VOID = "void", _("無効")
+
+
+class Ticket(models.Model):
+    code = models.CharField(_("チケット番号"), max_length=40, unique=True, default=new_ticket_code)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets")
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="tickets")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="tickets")
+    label = models.CharField(_("内容"), max_length=200)
+    face_value = models.PositiveIntegerField(_("額面(円)"))
+    balance = models.PositiveIntegerField(_("残額(円)"))
+    status = models.CharField(
+        _("状態"), max_length=8, choices=TicketStatus.choices, default=TicketStatus.VALID
+    )
+    issued_at = models.DateTimeField(_("発行日時"))
+
+    class Meta:
+        verbose_name = _("チケット")
+        verbose_name_plural = _("チケット")
+        ordering = ["order", "pk"]
+        constraints = [
+            # The last line of defence against a double spend.
+            models.CheckConstraint(
+                condition=Q(balance__lte=models.F("face_value")), name="ticket_balance_le_face"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def get_absolute_url(self) -> str:
+        return reverse("purchases:ticket_detail", kwargs={"ticket_code": self.code})
+
+    def usable_on(self, day) -> bool:
+        return self.round.usage_starts_on <= day <= self.round.usage_ends_on
+
+
+class TicketUse(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="uses")
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="ticket_uses")
+    amount = models.PositiveIntegerField(_("利用額(円)"))
+    balance_after = models.PositiveIntegerField(_("利用後の残額(円)"))
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("受付者"),
+    )
+    used_at = models.DateTimeField(_("利用日時"))
+
+    class Meta:
+        verbose_name = _("チケットの利用")
+        verbose_name_plural = _("チケットの利用")
+        ordering = ["-used_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=1), name="ticketuse_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket} -{self.amount}"

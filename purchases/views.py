@@ -1,0 +1,259 @@
+"""The purchase flow (confirmation, payment, result), My page's orders and tickets, and the
+shop's redemption screen. Every view here is per-user: never cached, and an order or ticket
+is found only through its owner (another supporter's code is a 404, as is a made-up one)."""
+
+import segno
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from projects.models import Listing, Round
+from projects.views import operated_shop
+from purchases.forms import OrderForm, RedeemForm
+from purchases.models import Order, OrderStatus, Ticket, TicketUse
+from purchases.payments import InvalidPaymentResult, get_gateway
+from purchases.services import (
+    PurchaseError,
+    order_cancel,
+    order_check,
+    order_create,
+    payment_record,
+    reservation_minutes,
+    ticket_redeem,
+)
+from supporters.decorators import profile_required
+
+
+def _round_for(listing: Listing, round_id: int | None, now) -> Round | None:
+    """The round the supporter backs in: the one posted (checked by the service), else the
+    project's round open now, else the one that concerns it (so the message says why)."""
+    rounds = Round.objects.filter(project_id=listing.shop.project_id)
+    if round_id:
+        return Round.objects.filter(pk=round_id).first()
+    return rounds.open_at(now).first() or rounds.current_at(now).first()
+
+
+@never_cache
+@profile_required
+@require_http_methods(["GET", "POST"])
+def order_confirm(request):
+    if not EmailAddress.objects.filter(user=request.user, verified=True).exists():
+        messages.info(request, _("ご支援の前に、メールアドレスの確認を済ませてください。"))
+        return redirect("account_email")
+    now = timezone.now()
+    data = request.POST if request.method == "POST" else request.GET
+    form = OrderForm(data)
+    if not form.is_valid():
+        return render(request, "purchases/order_confirm.html", {"form": form}, status=400)
+    listing = (
+        Listing.objects.select_related("shop__project").filter(pk=form.cleaned_data["listing"])
+    ).first()
+    if listing is None:
+        raise Http404
+    round_ = _round_for(listing, form.cleaned_data["round"], now)
+    if round_ is None:
+        raise Http404
+    units = form.cleaned_data["units"]
+    error = None
+    if request.method == "POST":
+        key = form.cleaned_data["idempotency_key"]
+        try:
+            order = order_create(
+                supporter=request.user,
+                listing=listing,
+                round_=round_,
+                units=units,
+                idempotency_key=key,
+                now=now,
+            )
+        except PurchaseError as exc:
+            error = exc.message
+        else:
+            return redirect("purchases:order_pay", order_code=order.code)
+    else:
+        try:
+            order_check(
+                supporter=request.user, listing=listing, round_=round_, units=units, now=now
+            )
+        except PurchaseError as exc:
+            error = exc.message
+    project = listing.shop.project
+    amount = units * listing.unit_price
+    hidden = OrderForm(
+        initial={
+            "listing": listing.pk,
+            "round": round_.pk,
+            "units": units,
+            "idempotency_key": OrderForm.new_key(),
+        }
+    )
+    return render(
+        request,
+        "purchases/order_confirm.html",
+        {
+            "form": hidden,
+            "listing": listing,
+            "shop": listing.shop,
+            "project": project,
+            "round": round_,
+            "units": units,
+            "amount": amount,
+            "tickets_value": project.tickets_value(amount) if listing.premium_applies else amount,
+            "error": error,
+            "profile": request.user,
+            "minutes": reservation_minutes(),
+        },
+    )
+
+
+def own_order(request, order_code: str) -> Order:
+    return get_object_or_404(
+        Order.objects.of(request.user).select_related("shop", "listing", "round", "project"),
+        code=order_code,
+    )
+
+
+@never_cache
+@login_required
+@require_safe
+def order_pay(request, order_code: str):
+    order = own_order(request, order_code)
+    if not order.is_payable_at(timezone.now()):
+        messages.info(request, _("この申込は、いまはお支払いできません。"))
+        return redirect(order)
+    return_url = request.build_absolute_uri(reverse("purchases:payment_return"))
+    return redirect(get_gateway().checkout_url(order=order, return_url=return_url))
+
+
+@never_cache
+@require_safe
+def payment_return(request):
+    """Where the provider sends the browser back with its signed result. Not tied to the
+    session: the signature, not the cookie, says the result is genuine."""
+    try:
+        result = get_gateway().parse_result(request)
+    except InvalidPaymentResult:
+        return render(request, "purchases/payment_invalid.html", status=400)
+    try:
+        order = payment_record(result=result, now=timezone.now())
+    except PurchaseError:
+        return render(request, "purchases/payment_invalid.html", status=400)
+    if request.user.is_authenticated and order.supporter_id == request.user.pk:
+        return redirect(order)
+    return render(request, "purchases/payment_received.html")
+
+
+@never_cache
+@login_required
+@require_safe
+def order_list(request):
+    orders = Order.objects.of(request.user).select_related("shop", "listing", "round")
+    return render(request, "purchases/order_list.html", {"orders": orders})
+
+
+@never_cache
+@login_required
+@require_safe
+def order_detail(request, order_code: str):
+    order = own_order(request, order_code)
+    return render(
+        request,
+        "purchases/order_detail.html",
+        {
+            "order": order,
+            "tickets": order.tickets.all(),
+            "payable": order.is_payable_at(timezone.now()),
+            "statuses": OrderStatus,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_cancel_view(request, order_code: str):
+    order = own_order(request, order_code)
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        try:
+            order_cancel(order=order, supporter=request.user, now=timezone.now())
+        except PurchaseError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("申込を取り消しました。"))
+        return redirect(order)
+    return render(request, "purchases/order_cancel.html", {"order": order})
+
+
+@never_cache
+@login_required
+@require_safe
+def ticket_list(request):
+    tickets = Ticket.objects.filter(supporter=request.user).select_related("shop", "round")
+    uses = TicketUse.objects.filter(ticket__supporter=request.user).select_related(
+        "ticket", "shop"
+    )[:50]
+    return render(
+        request,
+        "purchases/ticket_list.html",
+        {"tickets": tickets, "uses": uses, "balance": sum(t.balance for t in tickets)},
+    )
+
+
+@never_cache
+@login_required
+@require_safe
+def ticket_detail(request, ticket_code: str):
+    ticket = get_object_or_404(
+        Ticket.objects.filter(supporter=request.user).select_related("shop", "round", "order"),
+        code=ticket_code,
+    )
+    # The QR code carries the ticket's own URL; the shop's redemption screen reads the code
+    # out of it. Rendered inline as SVG (no image request, nothing cached anywhere).
+    qr_svg = segno.make(request.build_absolute_uri(ticket.get_absolute_url()), error="m")
+    return render(
+        request,
+        "purchases/ticket_detail.html",
+        {
+            "ticket": ticket,
+            "qr_svg": qr_svg.svg_inline(scale=5, border=2, title=ticket.code),
+            "uses": ticket.uses.all(),
+            "usable_today": ticket.usable_on(timezone.localdate()),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def manage_redeem(request, shop_id: int):
+    shop = operated_shop(request, shop_id)
+    form = RedeemForm(request.POST or None, initial={"code": request.GET.get("code", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            use = ticket_redeem(
+                shop=shop,
+                code=form.cleaned_data["code"],
+                amount=form.cleaned_data["amount"],
+                operator=request.user,
+                now=timezone.now(),
+            )
+        except PurchaseError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(amount)s円を利用しました。残額は%(balance)s円です。")
+                % {"amount": f"{use.amount:,}", "balance": f"{use.balance_after:,}"},
+            )
+            return redirect("purchases:manage_redeem", shop_id=shop.pk)
+    recent = TicketUse.objects.filter(shop=shop).select_related("ticket")[:20]
+    return render(
+        request, "purchases/manage_redeem.html", {"shop": shop, "form": form, "recent": recent}
+    )

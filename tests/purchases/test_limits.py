@@ -1,0 +1,222 @@
+"""Every cap of order creation, at its boundary: exactly the cap succeeds, one more fails."""
+
+import datetime
+
+import pytest
+
+from projects.models import Listing, Project, Round, ShopRound, ShopStatus
+from projects.services import round_suspend
+from purchases.models import Order, OrderStatus
+from purchases.services import PurchaseError, order_create
+from tests.conftest import make_user
+from tests.projects.factories import make_shop
+from tests.purchases.helpers import DURING, OPENING, buy, make_offer
+
+pytestmark = pytest.mark.django_db
+SECOND = datetime.timedelta(seconds=1)
+
+
+def refused(code: str, call, *args, **kwargs) -> PurchaseError:
+    with pytest.raises(PurchaseError) as caught:
+        call(*args, **kwargs)
+    assert caught.value.code == code, caught.value.code
+    assert caught.value.message  # a sentence, not a code
+    return caught.value
+
+
+def test_one_second_before_opening_is_refused_and_the_opening_second_accepted(offer, user):
+    refused("round_not_open_yet", buy, offer, user, now=OPENING - SECOND)
+    order = buy(offer, user, now=OPENING)
+    assert order.status == OrderStatus.PENDING
+
+
+def test_the_closing_second_is_refused(offer, user):
+    buy(offer, user, now=offer.round.closes_at - SECOND)
+    refused("round_closed", buy, offer, make_user(), now=offer.round.closes_at)
+
+
+def test_a_suspended_round_refuses_whatever_the_clock_says(offer, user):
+    round_suspend(round_=offer.round, reason="点検のため", now=DURING)
+    refused("round_suspended", buy, offer, user)
+
+
+def test_an_order_holds_its_reservation_on_every_counter(offer, user):
+    order = buy(offer, user, units=3)
+    assert (order.amount, order.tickets_value) == (3000, 4500)
+    offer.project.refresh_from_db()
+    offer.round.refresh_from_db()
+    offer.standard.refresh_from_db()
+    shop_round = ShopRound.objects.get(shop=offer.shop, round=offer.round)
+    assert offer.project.amount_raised == offer.round.amount_raised == 3000
+    assert shop_round.amount_raised == 3000 and shop_round.units_sold == 3
+    assert offer.standard.units_sold == 3
+    assert order.expires_at == DURING + datetime.timedelta(minutes=15)
+
+
+def test_the_reservation_time_is_a_setting(offer, user, settings):
+    settings.KAIKA_ORDER_RESERVATION_MINUTES = 5
+    assert buy(offer, user).expires_at == DURING + datetime.timedelta(minutes=5)
+
+
+def test_a_listing_without_premium_gives_tickets_worth_the_amount(offer, user):
+    listing = offer.limited(unit_price=5000, premium_applies=False)
+    assert buy(offer, user, listing=listing).tickets_value == 5000
+
+
+def test_a_shop_not_approved_is_refused(offer, user):
+    offer.shop.status = ShopStatus.WITHDRAWN
+    offer.shop.save()
+    refused("shop_not_available", buy, offer, user)
+
+
+def test_a_shop_not_in_the_round_is_refused(offer, user):
+    ShopRound.objects.filter(shop=offer.shop).delete()
+    refused("shop_not_in_round", buy, offer, user)
+
+
+def test_a_round_of_another_project_is_refused(offer, user):
+    other = make_offer()
+    refused(
+        "round_mismatch",
+        order_create,
+        supporter=user,
+        listing=offer.standard,
+        round_=other.round,
+        units=1,
+        idempotency_key="k" * 20,
+        now=DURING,
+    )
+
+
+def test_an_inactive_listing_or_one_for_another_round_is_refused(offer, user):
+    inactive = offer.limited(is_active=False)
+    refused("listing_not_available", buy, offer, user, listing=inactive)
+    other_round = Round.objects.create(
+        project=offer.project,
+        number=2,
+        shop_applications_close_at=OPENING,
+        opens_at=OPENING + datetime.timedelta(days=60),
+        closes_at=OPENING + datetime.timedelta(days=70),
+        usage_starts_on=datetime.date(2032, 1, 1),
+        usage_ends_on=datetime.date(2032, 3, 1),
+    )
+    only_later = offer.limited()
+    only_later.rounds.set([other_round])
+    refused("listing_not_available", buy, offer, user, listing=only_later)
+
+
+def test_a_listing_of_another_shop_of_the_project_is_not_on_sale_at_this_one(offer, user):
+    other_shop = make_shop(offer.project, now=OPENING - datetime.timedelta(days=10))
+    listing = other_shop.listings.get(is_standard=True)
+    # Bought at the other shop it works: the shop is whatever the listing belongs to.
+    assert buy(offer, user, listing=listing).shop == other_shop
+
+
+def test_stock_exactly_sold_out_succeeds_and_one_more_unit_fails(offer):
+    listing = offer.limited(unit_price=1000, stock_limit=5)
+    buy(offer, make_user(), listing=listing, units=3)
+    refused("sold_out", buy, offer, make_user(), listing=listing, units=3)
+    buy(offer, make_user(), listing=listing, units=2)
+    listing.refresh_from_db()
+    assert listing.units_sold == 5 and listing.is_sold_out
+    refused("sold_out", buy, offer, make_user(), listing=listing, units=1)
+
+
+def test_listing_per_person_limit_counts_pending_orders(offer, user):
+    listing = offer.limited(unit_price=1000, stock_limit=None, per_person_limit=3)
+    buy(offer, user, listing=listing, units=2)
+    refused("over_listing_person_limit", buy, offer, user, listing=listing, units=2)
+    buy(offer, user, listing=listing, units=1)
+    refused("over_listing_person_limit", buy, offer, user, listing=listing, units=1)
+    # Someone else has their own allowance.
+    buy(offer, make_user(), listing=listing, units=3)
+
+
+def test_per_application_maximum_exactly_succeeds_and_one_unit_more_fails(offer, user):
+    refused("over_application_max", buy, offer, user, units=21)
+    assert buy(offer, user, units=20).amount == 20_000
+
+
+def test_per_person_per_round_maximum_counts_pending_orders(offer, user):
+    for _ in range(4):
+        buy(offer, user, units=20)
+    buy(offer, user, units=19)  # 99,000 yen held
+    refused("over_person_round_max", buy, offer, user, units=2)
+    buy(offer, user, units=1)  # exactly 100,000
+    refused("over_person_round_max", buy, offer, user, units=1)
+
+
+def test_a_cancelled_or_expired_order_gives_the_personal_allowance_back(offer, user):
+    orders = [buy(offer, user, units=20) for _ in range(5)]
+    refused("over_person_round_max", buy, offer, user, units=1)
+    Order.objects.filter(pk=orders[0].pk).update(expires_at=DURING - SECOND)
+    # Expired but not yet released by the cron: ignored anyway.
+    buy(offer, user, units=20)
+
+
+def test_total_budget_exactly_reached_succeeds_and_then_closes_recruitment(db):
+    offer = make_offer(total_budget=50_000)
+    for _ in range(2):
+        buy(offer, make_user(), units=20)
+    refused("budget_exhausted", buy, offer, make_user(), units=11)
+    buy(offer, make_user(), units=10)
+    offer.project.refresh_from_db()
+    assert offer.project.amount_raised == 50_000 and offer.project.is_budget_exhausted
+    refused("budget_exhausted", buy, offer, make_user(), units=1)
+
+
+def test_a_stale_reservation_is_released_lazily_when_the_budget_seems_full(db):
+    offer = make_offer(total_budget=20_000)
+    stale = buy(offer, make_user(), units=20)
+    refused("budget_exhausted", buy, offer, make_user(), units=1)
+    later = stale.expires_at
+    order = buy(offer, make_user(), units=20, now=later)
+    stale.refresh_from_db()
+    assert stale.status == OrderStatus.EXPIRED and order.status == OrderStatus.PENDING
+    assert Project.objects.get(pk=offer.project.pk).amount_raised == 20_000
+
+
+def test_a_stale_reservation_is_released_lazily_when_the_stock_seems_gone(offer):
+    listing = offer.limited(unit_price=1000, stock_limit=2)
+    stale = buy(offer, make_user(), listing=listing, units=2)
+    order = buy(offer, make_user(), listing=listing, units=2, now=stale.expires_at)
+    assert order.units == 2
+    assert Listing.objects.get(pk=listing.pk).units_sold == 2
+
+
+@pytest.mark.parametrize("units", [0, -1, 1001, 10**12, "3", 2.5, None, True])
+def test_bad_units_are_refused_and_nothing_is_reserved(offer, user, units):
+    refused("invalid_units", buy, offer, user, units=units)
+    assert not Order.objects.exists()
+    assert Project.objects.get(pk=offer.project.pk).amount_raised == 0
+
+
+@pytest.mark.parametrize("key", ["", "x" * 65])
+def test_a_missing_or_oversized_idempotency_key_is_refused(offer, user, key):
+    with pytest.raises(PurchaseError):
+        order_create(
+            supporter=user,
+            listing=offer.standard,
+            round_=offer.round,
+            units=1,
+            idempotency_key=key,
+            now=DURING,
+        )
+
+
+def test_the_same_idempotency_key_returns_the_same_order(offer, user):
+    first = buy(offer, user, units=2, key="same-key-123456789")
+    again = buy(offer, user, units=5, key="same-key-123456789")
+    assert again.pk == first.pk and again.units == 2
+    assert Order.objects.count() == 1
+    assert Project.objects.get(pk=offer.project.pk).amount_raised == 2000
+
+
+def test_a_refused_order_leaves_every_counter_as_it_was(db):
+    offer = make_offer(total_budget=1_000)
+    listing = offer.limited(unit_price=2000, stock_limit=10)
+    refused("budget_exhausted", buy, offer, make_user(), listing=listing, units=1)
+    listing.refresh_from_db()
+    assert listing.units_sold == 0
+    assert ShopRound.objects.get(shop=offer.shop).amount_raised == 0
+    assert Round.objects.get(pk=offer.round.pk).amount_raised == 0
