@@ -48,6 +48,8 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
     env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kaika")
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+    # A local run of the production stack: test cards only.
+    env.setdefault("PAYMENT_GATEWAY", "purchases.payments.SandboxGateway")
     env.setdefault("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
     env.setdefault("SECRET_KEY", secret_key())
     if not env.get("SMTP_HOST"):

@@ -274,8 +274,16 @@ KAIKA_INQUIRY_RATE_LIMITS = {
 # How long a pending order holds its share of the budget, stock and personal allowance before
 # it is released (by `manage.py expire_orders`, or lazily when a cap is hit).
 KAIKA_ORDER_RESERVATION_MINUTES = int(os.environ.get("ORDER_RESERVATION_MINUTES", "15"))
-# The payment provider (purchases.payments). The built-in sandbox accepts only test cards.
-KAIKA_PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "purchases.payments.SandboxGateway")
+# The payment provider (purchases.payments). The built-in sandbox accepts only test cards,
+# which in production would mean free tickets: with DEBUG off it must be named explicitly.
+KAIKA_PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "")
+if not KAIKA_PAYMENT_GATEWAY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set PAYMENT_GATEWAY when DEBUG is off (purchases.payments.SandboxGateway accepts "
+            "test cards only: for a local run, never for real sales)."
+        )
+    KAIKA_PAYMENT_GATEWAY = "purchases.payments.SandboxGateway"
 
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.

@@ -13,6 +13,7 @@ os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("KAIKA_STRICT_PUBLIC_PAGES", "true")
 os.environ.setdefault("KAIKA_ALLOW_DEMO_DATA", "true")
 os.environ.setdefault("TASKS_BACKEND", "immediate")
+os.environ.setdefault("PAYMENT_GATEWAY", "purchases.payments.SandboxGateway")
 # Replaced by the locmem backend below; set so that the production settings accept no SMTP.
 os.environ.setdefault("MAIL_BACKEND", "console")
 

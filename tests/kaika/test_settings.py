@@ -67,3 +67,16 @@ def test_production_cookies_are_secure_httponly_and_lax():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "Lax", "True", "True", "True"]
+
+
+def test_production_refuses_to_start_without_naming_the_payment_gateway():
+    # The sandbox accepts test cards: in production that would mean free tickets.
+    result = run(
+        ["manage.py", "check"],
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="kaika.example.jp",
+        SMTP_HOST="smtp.example.jp",
+        PAYMENT_GATEWAY="",
+    )
+    assert result.returncode != 0
+    assert "Set PAYMENT_GATEWAY" in result.stderr
