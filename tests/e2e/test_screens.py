@@ -264,3 +264,16 @@ def test_the_language_switch_is_a_plain_link_and_keeps_the_shop_list_public(
         assert "public" in response.headers["cache-control"], path
         assert "set-cookie" not in response.headers, path
         assert "cookie" not in response.headers.get("vary", "").lower(), path
+
+
+def test_the_accessibility_check_sees_a_broken_page(page_for):
+    # Negative control: axe must report an unlabeled input and low-contrast text, or the zero
+    # counts above prove nothing.
+    page = page_for("phone")
+    page.set_content(
+        '<html lang="ja"><head><title>x</title></head><body><main>'
+        '<input type="text" name="q"><p><span class="x">薄い文字</span></p></main></body></html>'
+    )
+    page.add_style_tag(content=".x { color: #eee; background: #fff; }")
+    problems = " ".join(serious_accessibility_violations(page))
+    assert "label" in problems and "color-contrast" in problems
