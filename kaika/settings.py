@@ -190,6 +190,8 @@ ACCOUNT_RATE_LIMITS = {
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date formats per language (kaika/formats/<lang>/formats.py): 2026年8月31日 9:00, 31 Aug 2026, 9:00
+FORMAT_MODULE_PATH = ["kaika.formats"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True

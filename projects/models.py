@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -457,3 +458,19 @@ class Listing(models.Model):
     @property
     def has_sales(self) -> bool:
         return self.units_sold > 0
+
+    # The standard listing's words are the site's, not the operator's: they follow the reader's
+    # language (the stored title and description are in Japanese, written at approval time).
+    @property
+    def display_title(self) -> str:
+        return gettext("プレミアム付きチケット") if self.is_standard else self.title
+
+    @property
+    def display_description(self) -> str:
+        if not self.is_standard:
+            return self.description
+        project = self.shop.project
+        return gettext("1口%(price)s円のご支援で、%(value)s円分のチケットをお届けします。") % {
+            "price": f"{self.unit_price:,}",
+            "value": f"{project.tickets_value(self.unit_price):,}",
+        }

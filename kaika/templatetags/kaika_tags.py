@@ -1,5 +1,7 @@
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import translate_url
+from django.utils.translation import gettext, ngettext
 
 register = template.Library()
 
@@ -9,3 +11,30 @@ def url_in_language(context, language_code: str) -> str:
     """The current page in another language, from the path alone (no cookie, no session)."""
     request = context["request"]
     return translate_url(request.path, language_code)
+
+
+# Amounts and counts carry their unit in one translatable string, so each language can put it
+# where it belongs (1,000円 / ¥1,000) instead of gluing a translated "円" after a number.
+@register.filter
+def yen(value) -> str:
+    """An amount of money: 1,000円 in Japanese, ¥1,000 in English."""
+    if value is None or value == "":
+        return ""
+    return gettext("%(amount)s円") % {"amount": intcomma(value)}
+
+
+@register.filter
+def people(value) -> str:
+    """A number of people: 12人 in Japanese, 12 in English (the label says who)."""
+    if value is None or value == "":
+        return ""
+    return gettext("%(n)s人") % {"n": intcomma(value)}
+
+
+@register.filter
+def units(value) -> str:
+    """A number of units (口): 3口 in Japanese, 3 units in English."""
+    if value is None or value == "":
+        return ""
+    count = int(value)
+    return ngettext("%(n)s口", "%(n)s口", count) % {"n": intcomma(count)}

@@ -181,7 +181,7 @@ def test_shop_detail_shows_listings_with_remaining_stock_as_numbers(client, proj
     assert "プレミアム付きチケット" in html
     assert "2名様ディナーコース" in html and '残り <span class="figure">38</span> / 50' in html
     assert "販売停止のリターン" not in html
-    assert '<span class="figure">7</span>人' in html and "34,000" in html
+    assert '<span class="figure">7人</span>' in html and "34,000" in html
 
 
 def test_shop_detail_never_shows_who_operates_or_supports_the_shop(client, project, open_round):
