@@ -47,7 +47,15 @@ class InquiryAdmin(admin.ModelAdmin):
     list_display_links = ("reference", "subject")
     list_filter = ("status", "category", "assignee", "created_at")
     list_select_related = ("assignee",)
-    search_fields = ("reference", "name", "email", "subject", "body", "order_number")
+    search_fields = (
+        "reference",
+        "name",
+        "email",
+        "subject",
+        "body",
+        "order_number",
+        "order__code",
+    )
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
     # What the sender sent is a record: only the handling (status, assignee, category) changes.
@@ -60,6 +68,7 @@ class InquiryAdmin(admin.ModelAdmin):
         "subject",
         "body",
         "order_number",
+        "order",
         "language",
     )
     fieldsets = (
@@ -72,7 +81,7 @@ class InquiryAdmin(admin.ModelAdmin):
                     "created_at",
                     "user",
                     ("name", "email"),
-                    "order_number",
+                    ("order", "order_number"),
                     "subject",
                     "body",
                     "language",

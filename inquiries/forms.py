@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inquiries.models import Category
 from kaika.forms import RejectControlCharactersMixin
+from purchases.models import Order
 
 HONEYPOT_FIELD = "website"
 
@@ -18,6 +19,11 @@ class HoneypotInput(forms.TextInput):
 
 def _required(message):
     return {"required": message}
+
+
+class OrderChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, order):
+        return f"{order.code} {order.shop.name} ({order.amount:,}円)"
 
 
 class InquiryForm(RejectControlCharactersMixin, forms.Form):
@@ -45,9 +51,7 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
             "invalid_choice": _("お問い合わせの種類を一覧から選択してください。"),
         },
     )
-    # Extension point for orders: when the purchases app exists, a logged-in sender picks one
-    # of their own orders here (a ModelChoiceField whose queryset is limited to
-    # request.user's orders); until then, and for anonymous senders, a typed number.
+    # A logged-in sender also gets `order`, a choice among their own orders (see __init__).
     order_number = forms.CharField(
         label=_("注文番号(任意)"),
         max_length=32,
@@ -72,8 +76,26 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
         widget=HoneypotInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if user is not None and user.is_authenticated:
+            orders = (
+                Order.objects.filter(supporter=user)
+                .select_related("shop")
+                .order_by("-created_at")[:50]
+            )
+            if orders:
+                # Only this sender's own orders can be chosen: another person's order id in
+                # the POST is an invalid choice, never a link to their order.
+                self.fields["order"] = OrderChoiceField(
+                    queryset=Order.objects.filter(pk__in=[o.pk for o in orders]).select_related(
+                        "shop"
+                    ),
+                    required=False,
+                    label=_("ご支援の申込(任意)"),
+                    empty_label=_("選択しない"),
+                )
+                self.order_fields(["name", "email", "category", "order", "order_number"])
         for field in self.fields.values():
             # No `maxlength` in the page: a browser silently cuts a pasted text at the limit
             # (and counts an emoji as two). The server says how long it is instead, and keeps
@@ -100,7 +122,9 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
         return self[HONEYPOT_FIELD]
 
     def inquiry_data(self) -> dict:
-        return {
+        data = {
             name: self.cleaned_data[name]
             for name in ("name", "email", "category", "subject", "body", "order_number")
         }
+        data["order"] = self.cleaned_data.get("order")
+        return data

@@ -29,11 +29,8 @@ class InquiryQuerySet(models.QuerySet):
 class Inquiry(models.Model):
     """One message sent through the contact form, and how the office handled it.
 
-    Orders: the purchases app does not exist yet, so the sender may only type an order
-    number (`order_number`, free text). Extension point: once purchases exist, add
-    `order = models.ForeignKey("purchases.<Order>", null=True, blank=True, on_delete=SET_NULL)`
-    and offer it in `InquiryForm` as a choice limited to the logged-in sender's own orders
-    (never a raw id taken from the POST); keep `order_number` for anonymous senders.
+    Orders: a logged-in sender picks one of their own orders (`order`; the form offers only
+    theirs); anyone may also type an order number (`order_number`, free text).
     """
 
     reference = models.CharField(_("受付番号"), max_length=16, unique=True, editable=False)
@@ -52,6 +49,14 @@ class Inquiry(models.Model):
     subject = models.CharField(_("件名"), max_length=100)
     body = models.TextField(_("お問い合わせ内容"), max_length=4000)
     order_number = models.CharField(_("注文番号"), max_length=32, blank=True)
+    order = models.ForeignKey(
+        "purchases.Order",
+        verbose_name=_("ご支援の申込"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inquiries",
+    )
     # Replies go out in the language the sender used the site in.
     language = models.CharField(_("言語"), max_length=8, default="ja")
     status = models.CharField(

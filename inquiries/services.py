@@ -69,6 +69,7 @@ def inquiry_create(
     subject: str,
     body: str,
     order_number: str = "",
+    order=None,
     user=None,
     client_ip: str,
     language: str = "ja",
@@ -78,6 +79,9 @@ def inquiry_create(
 
     Raises InquiryError when the sender's IP address or email address is over its limit.
     """
+    if order is not None and (user is None or order.supporter_id != user.pk):
+        # The form offers only the sender's own orders; this is the last line of defence.
+        raise ValueError("an inquiry can only refer to the sender's own order")
     ip_limit, ip_period = settings.KAIKA_INQUIRY_RATE_LIMITS["ip"]
     if not ratelimit.hit("ip", client_ip, limit=ip_limit, period=ip_period):
         raise InquiryError("rate_limited_ip")
@@ -101,6 +105,7 @@ def inquiry_create(
                         subject=subject,
                         body=body,
                         order_number=order_number,
+                        order=order,
                         language=language,
                         created_at=now,
                     )

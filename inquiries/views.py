@@ -19,7 +19,7 @@ SENT_SESSION_KEY = "inquiries_sent_reference"
 def contact(request):
     user = request.user
     if request.method == "POST":
-        form = InquiryForm(request.POST)
+        form = InquiryForm(request.POST, user=user)
         if form.is_valid():
             try:
                 inquiry = inquiry_create(
@@ -38,7 +38,7 @@ def contact(request):
         initial = {}
         if user.is_authenticated:
             initial = {"name": user.full_name, "email": user.email}
-        form = InquiryForm(initial=initial)
+        form = InquiryForm(initial=initial, user=user)
     return render(request, "inquiries/contact_form.html", {"form": form})
 
 

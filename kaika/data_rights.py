@@ -14,6 +14,7 @@ from django.db import transaction
 
 from inquiries.models import Inquiry
 from projects.models import Shop
+from purchases.models import Order, Ticket
 from supporters.forms import PROFILE_FIELDS
 from supporters.models import User
 
@@ -50,6 +51,35 @@ def export_user_data(*, user: User) -> dict:
             }
             for i in Inquiry.objects.filter(user=user).prefetch_related("replies").order_by("pk")
         ],
+        "orders": [
+            {
+                "code": o.code,
+                "shop": o.shop.name,
+                "listing": o.listing.title,
+                "units": o.units,
+                "amount": o.amount,
+                "tickets_value": o.tickets_value,
+                "status": o.status,
+                "created_at": _iso(o.created_at),
+                "paid_at": _iso(o.paid_at),
+            }
+            for o in Order.objects.filter(supporter=user).select_related("shop", "listing")
+        ],
+        "tickets": [
+            {
+                "code": t.code,
+                "shop": t.shop.name,
+                "label": t.label,
+                "face_value": t.face_value,
+                "balance": t.balance,
+                "status": t.status,
+                "issued_at": _iso(t.issued_at),
+                "uses": [{"amount": u.amount, "used_at": _iso(u.used_at)} for u in t.uses.all()],
+            }
+            for t in Ticket.objects.filter(supporter=user)
+            .select_related("shop")
+            .prefetch_related("uses")
+        ],
         "shops_operated": [
             {"name": s.name, "status": s.status} for s in Shop.objects.operated_by(user)
         ],
@@ -66,7 +96,9 @@ def erase_user_data(*, user: User) -> None:
     Shop.objects.filter(applicant=user).update(applicant=None)
     EmailAddress.objects.filter(user=user).delete()
 
-    # The row stays (orders and tickets point at it for accounting) but holds nothing personal.
+    # Orders and tickets stay, for accounting and the shops' figures, pointing at this row;
+    # the row stays but holds nothing personal. Unused ticket balances are not voided here:
+    # they are prepaid value, and a refund is a staff decision (see the purchases admin).
     for name in PROFILE_FIELDS:
         setattr(user, name, None if name == "birth_date" else "")
     user.email = f"deleted-{uuid.uuid4().hex}@deleted.invalid"

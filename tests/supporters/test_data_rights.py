@@ -93,3 +93,16 @@ def test_staff_see_the_requests_in_admin(client, staff_user, user):
     page = client.get(reverse("admin:supporters_datarightsrequest_changelist"))
     assert page.status_code == 200
     assert "退会" in page.content.decode()
+
+
+def test_the_download_includes_orders_and_deletion_keeps_them_detached(user_client, user):
+    from tests.purchases.helpers import buy, make_offer
+
+    order = buy(make_offer(), user, units=2)
+    data = json.loads(user_client.get(reverse("supporters:data_export")).content)
+    assert [o["code"] for o in data["orders"]] == [order.code]
+    user_client.post(reverse("supporters:data_rights"), {"password": PASSWORD, "confirm": "on"})
+    order.refresh_from_db()
+    assert order.supporter_id == user.pk  # kept for accounting
+    user.refresh_from_db()
+    assert user.full_name == "" and user.email.endswith("@deleted.invalid")
