@@ -33,8 +33,9 @@ def random_code(prefix: str, length: int) -> str:
 
 
 def new_order_code() -> str:
-    # 20 symbols of 31: ~99 bits; an order code is also behind login and ownership checks.
-    return random_code("K-", 20)
+    # 26 symbols of 31: ~129 bits (>= 128), unguessable even before the login and ownership
+    # checks that also guard every order page.
+    return random_code("K-", 26)
 
 
 def new_ticket_code() -> str:

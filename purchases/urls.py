@@ -5,7 +5,7 @@ from purchases import views
 
 class OrderCodeConverter:
     # Exactly what models.new_order_code makes; anything else is a 404 before any query.
-    regex = "K-[23456789A-HJKMNP-Z]{20}"
+    regex = "K-[23456789A-HJKMNP-Z]{26}"
 
     def to_python(self, value: str) -> str:
         return value
