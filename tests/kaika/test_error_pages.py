@@ -11,7 +11,14 @@ def boom(request):
     raise RuntimeError("kaboom")
 
 
-urlpatterns = [path("boom/", boom)]
+def database_gone(request):
+    from django.db import OperationalError
+
+    raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+
+urlpatterns = [path("boom/", boom), path("db-gone/", database_gone)]
+handler500 = "kaika.views.server_error"
 
 
 @pytest.mark.django_db
@@ -42,3 +49,16 @@ def test_passwords_never_reach_the_logs(client, caplog):
         client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
     assert "wrong-secret-123" not in caplog.text
     assert PASSWORD not in caplog.text
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_a_lost_database_connection_is_a_clean_japanese_503_with_retry_after(client):
+    client.raise_request_exception = False
+    response = client.get("/db-gone/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    body = response.content.decode()
+    assert "ただいま混み合っています" in body and "30秒" in body
+    assert "Connection refused" not in body and "Traceback" not in body
+    assert_private(response, "503")
