@@ -191,3 +191,42 @@ def test_every_text_field_refuses_control_characters_on_the_field(operator_setup
         Inquiry.objects.count(),
         User.objects.count(),
     ) == counts
+
+
+@pytest.fixture
+def purchase_setup(operator_setup):
+    """A supporter who can back the operator's shop, and the operator's own browser."""
+    _, shop, operator_client = operator_setup
+    supporter = make_user(email="fuzz-supporter@example.jp")
+    client = Client()
+    client.force_login(supporter)
+    return supporter, shop, client, operator_client
+
+
+@FUZZ
+@given(data=st.data())
+def test_backing_a_shop_survives_any_input(purchase_setup, data):
+    from purchases.models import Order
+
+    supporter, shop, client, _ = purchase_setup
+    listing = shop.listings.get(is_standard=True)
+    valid = {
+        "listing": str(listing.pk),
+        "round": str(shop.rounds.first().pk),
+        "units": "1",
+        "idempotency_key": "fuzz-key-000000000001",
+    }
+    post(client, reverse("purchases:order_confirm"), data.draw(mutated(valid)))
+    for order in Order.objects.filter(supporter=supporter):
+        assert 1 <= order.units and order.amount == order.units * order.unit_price
+        assert order.amount <= shop.project.max_per_application
+
+
+@FUZZ
+@given(data=mutated({"code": "T-" + "2" * 28, "amount": "100"}))
+def test_redemption_survives_any_input(purchase_setup, data):
+    from purchases.models import TicketUse
+
+    _, shop, _, operator_client = purchase_setup
+    post(operator_client, reverse("purchases:manage_redeem", args=[shop.pk]), data)
+    assert not TicketUse.objects.exists()  # no such ticket: nothing is ever used
