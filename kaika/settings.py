@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "projects",
     "purchases",
     "inquiries",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Innermost: its 503 still gets the security, CSP and private-by-default headers above.
+    "ops.middleware.MaintenanceMiddleware",
 ]
 
 ROOT_URLCONF = "kaika.urls"
@@ -269,6 +272,10 @@ KAIKA_INQUIRY_RATE_LIMITS = {
     "ip": (int(os.environ.get("INQUIRY_RATE_LIMIT_IP", "20")), 10 * 60),
     "email": (int(os.environ.get("INQUIRY_RATE_LIMIT_EMAIL", "5")), 60 * 60),
 }
+
+# --- Operations (ops/) ---------------------------------------------------------------------
+# Retry-After (seconds) on the maintenance page when staff gave no planned end.
+KAIKA_MAINTENANCE_RETRY_AFTER = int(os.environ.get("KAIKA_MAINTENANCE_RETRY_AFTER", "600"))
 
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.

@@ -68,6 +68,16 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture
+def site_switch_cached(db, monkeypatch):
+    """The maintenance switch read once and kept in the cache for the whole test, so that
+    query-counting tests count the page's own queries, not the once-a-second switch read."""
+    from ops import switches
+
+    monkeypatch.setattr(switches, "CACHE_TTL", 3600)
+    switches.maintenance_state()
+
+
 _emails = itertools.count(1)
 
 COMPLETE_PROFILE = {

@@ -1,0 +1,1 @@
+"""Exposure records for allauth flows (filled in by the exposure log slice)."""
