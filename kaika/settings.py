@@ -277,6 +277,10 @@ KAIKA_INQUIRY_RATE_LIMITS = {
 # Retry-After (seconds) on the maintenance page when staff gave no planned end.
 KAIKA_MAINTENANCE_RETRY_AFTER = int(os.environ.get("KAIKA_MAINTENANCE_RETRY_AFTER", "600"))
 
+# Exposure log rows (who was shown whose data) are kept this long, then `manage.py
+# prune_exposure_log` deletes them. Long enough to investigate a leak reported months later.
+KAIKA_EXPOSURE_LOG_RETENTION_DAYS = int(os.environ.get("KAIKA_EXPOSURE_LOG_RETENTION_DAYS", "400"))
+
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.
 if env_bool("BEHIND_TLS_PROXY"):

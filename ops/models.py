@@ -53,3 +53,60 @@ class SiteSwitch(models.Model):
     def __str__(self) -> str:
         return str(_("サイト全体のメンテナンス: オン") if self.maintenance else _("通常運転"))
 
+
+class ExposureAction(models.TextChoices):
+    """Responses that show a person's data. Extension point: other apps add their action here
+    (purchase confirmation, order history) and call ops.exposure.exposure_record in the view."""
+
+    LOGIN_COMPLETED = "login", _("ログイン完了")
+    SIGNUP = "signup", _("新規会員登録")
+    MY_PAGE = "mypage", _("マイページ")
+    PROFILE_VIEWED = "profile_viewed", _("会員情報の表示")
+    PROFILE_UPDATED = "profile_updated", _("会員情報の更新")
+    CONTACT_FORM_SHOWN = "contact_form", _("お問い合わせフォーム(入力済み)")
+    CONTACT_SENT = "contact_sent", _("お問い合わせ送信")
+    INQUIRY_HISTORY = "inquiries", _("お問い合わせ履歴")
+    FAILED_LOGIN_ECHO = "login_failed", _("ログイン失敗(入力したメールアドレスの表示)")
+    OPERATOR_SUPPORTER_DATA = "operator", _("店舗管理画面(支援者の情報)")
+    PURCHASE_CONFIRMATION = "purchase", _("支援の確認")
+    ORDER_HISTORY = "orders", _("支援履歴")
+
+
+class ExposureLog(models.Model):
+    """One row per response that showed someone's personal data: who the data was about, which
+    session saw it, when. After a leak this answers "who may have been affected" exactly.
+
+    Append-only and narrow on purpose: one INSERT per such response, no foreign key (no lock
+    on the user row, no cascade over millions of rows when an account is deleted).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(_("日時"))
+    action = models.CharField(_("操作"), max_length=16, choices=ExposureAction.choices)
+    # The person whose data the response showed (a user id, kept even if the user is deleted).
+    subject_id = models.BigIntegerField(_("対象の会員ID"), null=True, blank=True)
+    # Keyed hash of an email address that was typed (failed login, contact form): identifies
+    # the person without keeping the address (ops.exposure.email_hash).
+    subject_email_hash = models.CharField(_("メールアドレスのハッシュ"), max_length=64, blank=True)
+    # Keyed hash of the session key of whoever received the response.
+    viewer_session_hash = models.CharField(_("閲覧セッションのハッシュ"), max_length=64, blank=True)
+    request_id = models.CharField(_("リクエストID"), max_length=64, blank=True)
+    client_ip = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("個人情報の表示記録")
+        verbose_name_plural = _("個人情報の表示記録")
+        indexes = [
+            # The report reads a time window: the covering columns let PostgreSQL answer
+            # from the index alone (index-only scan), whatever the table's size.
+            models.Index(
+                fields=["at"],
+                include=["action", "subject_id", "subject_email_hash"],
+                name="exposure_at_covering",
+            ),
+            # One person's history ("what did we show about me, and to whom?").
+            models.Index(fields=["subject_id", "at"], name="exposure_subject_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_action_display()} #{self.subject_id}"

@@ -1,1 +1,21 @@
-"""Exposure records for allauth flows (filled in by the exposure log slice)."""
+"""Exposure records for the allauth flows, whose views are not ours to edit.
+
+A signal because allauth cannot import ops; kaika's own views call exposure_record directly.
+The failed-login echo is recorded in supporters.adapters.AccountAdapter.authentication_failed.
+"""
+
+from allauth.account.signals import user_logged_in, user_signed_up
+from django.dispatch import receiver
+
+from ops.exposure import exposure_record
+from ops.models import ExposureAction
+
+
+@receiver(user_logged_in, dispatch_uid="ops_exposure_login")
+def record_login(sender, request, user, **kwargs):
+    exposure_record(request, subject=user, action=ExposureAction.LOGIN_COMPLETED)
+
+
+@receiver(user_signed_up, dispatch_uid="ops_exposure_signup")
+def record_signup(sender, request, user, **kwargs):
+    exposure_record(request, subject=user, action=ExposureAction.SIGNUP)

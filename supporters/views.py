@@ -10,6 +10,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from kaika.cache import public_page
+from ops.exposure import exposure_record
+from ops.models import ExposureAction
 from supporters.forms import ProfileForm
 from supporters.postal import lookup
 
@@ -17,6 +19,7 @@ from supporters.postal import lookup
 @never_cache
 @login_required
 def mypage(request):
+    exposure_record(request, subject=request.user, action=ExposureAction.MY_PAGE)
     return render(request, "supporters/mypage.html", {"profile": request.user})
 
 
@@ -32,8 +35,10 @@ def profile_edit(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
+        exposure_record(request, subject=request.user, action=ExposureAction.PROFILE_UPDATED)
         messages.success(request, _("会員情報を更新しました。"))
         return redirect(next_url or "supporters:mypage")
+    exposure_record(request, subject=request.user, action=ExposureAction.PROFILE_VIEWED)
     return render(request, "supporters/profile_edit.html", {"form": form, "next": next_url})
 
 
