@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    # Two-factor authentication (TOTP): required for staff (ops.middleware), offered to all.
+    "allauth.mfa",
     "django_tasks_db",
     "localflavor",
     "kaika",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff without two-factor authentication are sent to set it up before entering admin.
+    "ops.middleware.StaffTwoFactorMiddleware",
     # Innermost: its 503 still gets the security, CSP and private-by-default headers above.
     "ops.middleware.MaintenanceMiddleware",
 ]
@@ -175,6 +179,11 @@ ACCOUNT_SIGNUP_FORM_CLASS = "supporters.forms.SignupProfileForm"
 ACCOUNT_ADAPTER = "supporters.adapters.AccountAdapter"
 
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# TOTP (an authenticator app) with recovery codes; no WebAuthn yet (it would need fido2).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "kaika"
+# Staff must have TOTP before admin opens (ops.middleware.StaffTwoFactorMiddleware).
+KAIKA_STAFF_MFA_REQUIRED = env_bool("KAIKA_STAFF_MFA_REQUIRED", True)
 # Counted in the shared cache (Redis in production), so every app process sees the same count.
 # "/ip" means the client's address: behind nginx that needs TRUSTED_PROXY_COUNT (below), or
 # every supporter is 127.0.0.1 and the whole site gets 30 logins a minute.

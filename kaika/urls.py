@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
@@ -10,6 +11,9 @@ from supporters.views import postal_lookup
 
 admin.site.site_header = "kaika 管理"
 admin.site.site_title = "kaika 管理"
+# Staff log in through allauth like everyone, so its rate limits and the TOTP step apply;
+# admin's own password-only login form is never shown.
+admin.site.login = secure_admin_login(admin.site.login)
 
 register_converter(PostalCodeConverter, "postal_code")
 

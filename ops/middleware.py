@@ -8,10 +8,14 @@ it touches nothing but the cached switch: no session, no user, so public pages s
 
 import datetime
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
-from django.shortcuts import render
-from django.urls import Resolver404, resolve
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ops.switches import Maintenance, maintenance_state
 
@@ -63,3 +67,26 @@ class MaintenanceMiddleware:
         if state.on and not is_open_during_maintenance(request):
             return maintenance_response(request, state)
         return self.get_response(request)
+
+
+class StaffTwoFactorMiddleware:
+    """Admin is reached only by staff with TOTP set up: an account whose password leaks must
+    not open every supporter's data. Staff without it are sent to set it up first."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if not settings.KAIKA_STAFF_MFA_REQUIRED or "admin" not in match.namespaces:
+            return None
+        user = request.user
+        if not (user.is_authenticated and user.is_staff):
+            return None
+        if is_mfa_enabled(user, [Authenticator.Type.TOTP]):
+            return None
+        messages.warning(request, _("管理画面を使うには、2段階認証(認証アプリ)の設定が必要です。"))
+        return redirect(reverse("mfa_activate_totp"))

@@ -19,8 +19,15 @@ from supporters.postal import lookup
 @never_cache
 @login_required
 def mypage(request):
-    exposure_record(request, subject=request.user, action=ExposureAction.MY_PAGE)
-    return render(request, "supporters/mypage.html", {"profile": request.user})
+    user = request.user
+    exposure_record(request, subject=user, action=ExposureAction.MY_PAGE)
+    # Two-factor login is offered to those whose account opens other people's data.
+    offer_two_factor = user.is_staff or user.operated_shops.exists()
+    return render(
+        request,
+        "supporters/mypage.html",
+        {"profile": user, "offer_two_factor": offer_two_factor},
+    )
 
 
 @never_cache

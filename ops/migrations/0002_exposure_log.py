@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': '個人情報の表示記録',
                 'verbose_name_plural': '個人情報の表示記録',
-                'indexes': [models.Index(fields=['at'], include=('action', 'subject_id', 'subject_email_hash'), name='exposure_at_covering'), models.Index(fields=['subject_id', 'at'], name='exposure_subject_at')],
+                'indexes': [models.Index(fields=['at', 'action', 'subject_id', 'subject_email_hash'], name='exposure_at_covering'), models.Index(fields=['subject_id', 'at'], name='exposure_subject_at')],
             },
         ),
     ]
