@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kaika.context_processors.site",
+                "ops.context_processors.viewer",
             ],
         },
     },
@@ -289,6 +290,14 @@ KAIKA_MAINTENANCE_RETRY_AFTER = int(os.environ.get("KAIKA_MAINTENANCE_RETRY_AFTE
 # Exposure log rows (who was shown whose data) are kept this long, then `manage.py
 # prune_exposure_log` deletes them. Long enough to investigate a leak reported months later.
 KAIKA_EXPOSURE_LOG_RETENTION_DAYS = int(os.environ.get("KAIKA_EXPOSURE_LOG_RETENTION_DAYS", "400"))
+
+# The leak tripwire (ops/tripwire.py): "N/S" switches the site to maintenance when N different
+# people report, within S seconds, a page made for someone else; "0" leaves it to staff.
+_tripwire = os.environ.get("KAIKA_TRIPWIRE_AUTO_MAINTENANCE", "5/60").split("/")
+KAIKA_TRIPWIRE_AUTO_MAINTENANCE = (
+    int(_tripwire[0]),
+    int(_tripwire[1]) if len(_tripwire) > 1 else 60,
+)
 
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.

@@ -6,6 +6,7 @@ from django.urls import include, path, register_converter
 
 from kaika import views
 from kaika.converters import PostalCodeConverter
+from ops import views as ops_views
 from projects import views as project_views
 from supporters.views import postal_lookup
 
@@ -21,6 +22,8 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     # Language-neutral data for the address autofill script.
     path("api/postal/<postal_code:postal_code>/", postal_lookup, name="postal_lookup"),
+    # Where a browser reports a per-user page that was made for someone else (tripwire.js).
+    path("ops/tripwire/", ops_views.tripwire_report, name="tripwire_report"),
 ]
 
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from

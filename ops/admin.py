@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ops.models import ExposureLog, NoticeSent, SiteSwitch
+from ops.models import ExposureLog, NoticeSent, SiteSwitch, TripwireReport
 from ops.reports import exposure_report, parse_window, write_csv
 from ops.switches import maintenance_set, site_switch_get
 
@@ -161,6 +161,22 @@ class NoticeSentAdmin(admin.ModelAdmin):
     list_filter = ("notice",)
     search_fields = ("email", "notice")
     list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TripwireReport)
+class TripwireReportAdmin(admin.ModelAdmin):
+    list_display = ("at", "path", "verified", "user_id", "client_ip", "request_id")
+    list_filter = ("verified",)
+    search_fields = ("path", "=user_id", "=request_id", "=client_ip")
 
     def has_add_permission(self, request):
         return False

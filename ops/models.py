@@ -134,3 +134,29 @@ class NoticeSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice} → {self.email}"
+
+
+class TripwireReport(models.Model):
+    """A browser received a per-user page made for someone else, hid it and said so."""
+
+    at = models.DateTimeField(_("日時"), db_index=True)
+    path = models.CharField(_("ページ"), max_length=500)
+    seen_marker = models.CharField(_("ページの閲覧者マーカー"), max_length=64)
+    own_marker = models.CharField(_("ブラウザの閲覧者マーカー"), max_length=64)
+    verified = models.BooleanField(
+        _("確認済み"),
+        default=False,
+        help_text=_("報告したブラウザのログイン中の会員と、マーカーが一致したもの"),
+    )
+    user_id = models.BigIntegerField(_("報告した会員ID"), null=True, blank=True)
+    client_ip = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
+    user_agent = models.CharField(_("ブラウザ"), max_length=300, blank=True)
+    request_id = models.CharField(_("リクエストID"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("表示の取り違えの報告")
+        verbose_name_plural = _("表示の取り違えの報告")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.path}"

@@ -123,6 +123,7 @@ VALID_POSTS = {
     "projects:manage_listing_create": lambda objects: LISTING_POST,
     "projects:manage_listing_edit": lambda objects: LISTING_POST,
     "projects:manage_listing_withdraw": lambda objects: {"confirm": "1"},
+    "tripwire_report": lambda objects: {"path": "/mypage/", "seen": "a" * 32, "own": "b" * 32},
 }
 
 NO_FORM_DATA_NEEDED = {
