@@ -8,6 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from inquiries.forms import InquiryForm
 from inquiries.models import Inquiry
 from inquiries.services import InquiryError, inquiry_create
+from ops.exposure import exposure_record
+from ops.models import ExposureAction
 
 # The completion page shows only what this session sent: the reference is kept in the
 # session, never in the URL, so no other visitor (or shared cache) can open it.
@@ -33,12 +35,21 @@ def contact(request):
                 form.add_error(None, error.message)
                 return render(request, "inquiries/contact_form.html", {"form": form}, status=429)
             request.session[SENT_SESSION_KEY] = inquiry.reference
+            exposure_record(
+                request,
+                subject=user if user.is_authenticated else None,
+                email=inquiry.email,
+                action=ExposureAction.CONTACT_SENT,
+            )
             return redirect("inquiries:contact_sent")
     else:
         initial = {}
         if user.is_authenticated:
             initial = {"name": user.full_name, "email": user.email}
         form = InquiryForm(initial=initial, user=user)
+    if user.is_authenticated:
+        # Prefilled with the supporter's name and email, or echoing what they typed.
+        exposure_record(request, subject=user, action=ExposureAction.CONTACT_FORM_SHOWN)
     return render(request, "inquiries/contact_form.html", {"form": form})
 
 
@@ -56,6 +67,7 @@ def contact_sent(request):
 @require_GET
 def inquiry_list(request):
     inquiries = Inquiry.objects.of_supporter(request.user)
+    exposure_record(request, subject=request.user, action=ExposureAction.INQUIRY_HISTORY)
     return render(request, "inquiries/inquiry_list.html", {"inquiries": inquiries})
 
 
@@ -67,6 +79,7 @@ def inquiry_detail(request, reference):
     # guess the reference or not. Internal notes are never loaded here.
     inquiry = get_object_or_404(Inquiry.objects.of_supporter(request.user), reference=reference)
     replies = inquiry.replies.order_by("created_at")
+    exposure_record(request, subject=request.user, action=ExposureAction.INQUIRY_HISTORY)
     return render(
         request, "inquiries/inquiry_detail.html", {"inquiry": inquiry, "replies": replies}
     )

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    # Two-factor authentication (TOTP): required for staff (ops.middleware), offered to all.
+    "allauth.mfa",
     "django_tasks_db",
     "localflavor",
     "kaika",
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "projects",
     "purchases",
     "inquiries",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +75,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff without two-factor authentication are sent to set it up before entering admin.
+    "ops.middleware.StaffTwoFactorMiddleware",
+    # Innermost: its 503 still gets the security, CSP and private-by-default headers above.
+    "ops.middleware.MaintenanceMiddleware",
 ]
 
 ROOT_URLCONF = "kaika.urls"
@@ -89,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kaika.context_processors.site",
+                "ops.context_processors.viewer",
             ],
         },
     },
@@ -172,6 +180,11 @@ ACCOUNT_SIGNUP_FORM_CLASS = "supporters.forms.SignupProfileForm"
 ACCOUNT_ADAPTER = "supporters.adapters.AccountAdapter"
 
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# TOTP (an authenticator app) with recovery codes; no WebAuthn yet (it would need fido2).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "kaika"
+# Staff must have TOTP before admin opens (ops.middleware.StaffTwoFactorMiddleware).
+KAIKA_STAFF_MFA_REQUIRED = env_bool("KAIKA_STAFF_MFA_REQUIRED", True)
 # Counted in the shared cache (Redis in production), so every app process sees the same count.
 # "/ip" means the client's address: behind nginx that needs TRUSTED_PROXY_COUNT (below), or
 # every supporter is 127.0.0.1 and the whole site gets 30 logins a minute.
@@ -286,6 +299,22 @@ if not KAIKA_PAYMENT_GATEWAY:
             "test cards only: for a local run, never for real sales)."
         )
     KAIKA_PAYMENT_GATEWAY = "purchases.payments.SandboxGateway"
+
+# --- Operations (ops/) ---------------------------------------------------------------------
+# Retry-After (seconds) on the maintenance page when staff gave no planned end.
+KAIKA_MAINTENANCE_RETRY_AFTER = int(os.environ.get("KAIKA_MAINTENANCE_RETRY_AFTER", "600"))
+
+# Exposure log rows (who was shown whose data) are kept this long, then `manage.py
+# prune_exposure_log` deletes them. Long enough to investigate a leak reported months later.
+KAIKA_EXPOSURE_LOG_RETENTION_DAYS = int(os.environ.get("KAIKA_EXPOSURE_LOG_RETENTION_DAYS", "400"))
+
+# The leak tripwire (ops/tripwire.py): "N/S" switches the site to maintenance when N different
+# people report, within S seconds, a page made for someone else; "0" leaves it to staff.
+_tripwire = os.environ.get("KAIKA_TRIPWIRE_AUTO_MAINTENANCE", "5/60").split("/")
+KAIKA_TRIPWIRE_AUTO_MAINTENANCE = (
+    int(_tripwire[0]),
+    int(_tripwire[1]) if len(_tripwire) > 1 else 60,
+)
 
 # --- Security -------------------------------------------------------------------------------
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.

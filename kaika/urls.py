@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
@@ -5,11 +6,15 @@ from django.urls import include, path, register_converter
 
 from kaika import views
 from kaika.converters import PostalCodeConverter
+from ops import views as ops_views
 from projects import views as project_views
 from supporters.views import postal_lookup
 
 admin.site.site_header = "kaika 管理"
 admin.site.site_title = "kaika 管理"
+# Staff log in through allauth like everyone, so its rate limits and the TOTP step apply;
+# admin's own password-only login form is never shown.
+admin.site.login = secure_admin_login(admin.site.login)
 
 register_converter(PostalCodeConverter, "postal_code")
 
@@ -20,6 +25,8 @@ urlpatterns = [
     # The built-in sandbox payment provider's hosted card page: stands apart from our own
     # pages, as a real provider's would (see purchases/sandbox.py).
     path("sandbox-pay/", include("purchases.sandbox")),
+    # Where a browser reports a per-user page that was made for someone else (tripwire.js).
+    path("ops/tripwire/", ops_views.tripwire_report, name="tripwire_report"),
 ]
 
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from ops.exposure import exposure_record
+from ops.models import ExposureAction
 from projects.models import Listing, Round
 from projects.views import operated_shop
 from purchases.forms import OrderForm, RedeemForm
@@ -94,6 +96,8 @@ def order_confirm(request):
             "idempotency_key": OrderForm.new_key(),
         }
     )
+    # The page shows the supporter's name and address: logged for the incident report.
+    exposure_record(request, subject=request.user, action=ExposureAction.PURCHASE_CONFIRMATION)
     return render(
         request,
         "purchases/order_confirm.html",
@@ -155,6 +159,7 @@ def payment_return(request):
 @require_safe
 def order_list(request):
     orders = Order.objects.of(request.user).select_related("shop", "listing", "round")
+    exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(request, "purchases/order_list.html", {"orders": orders})
 
 
@@ -163,6 +168,7 @@ def order_list(request):
 @require_safe
 def order_detail(request, order_code: str):
     order = own_order(request, order_code)
+    exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(
         request,
         "purchases/order_detail.html",

@@ -5,6 +5,8 @@ from allauth.core import context as allauth_context
 from django.utils.translation import gettext
 
 from kaika.mail import send_email_on_commit
+from ops.exposure import exposure_record
+from ops.models import ExposureAction
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -23,3 +25,11 @@ class AccountAdapter(DefaultAccountAdapter):
         # Rendered here (in the request's language), sent by the task worker after commit:
         # a slow mail server never holds a request at the 9:00 rush.
         send_email_on_commit(message)
+
+    def authentication_failed(self, request, **credentials) -> None:
+        super().authentication_failed(request, **credentials)
+        # The login form is shown again with the typed email in it: in 2021 that echo reached
+        # other people. Reauthentication (already logged in) echoes nothing of the kind.
+        email = credentials.get("email") or ""
+        if email and not request.user.is_authenticated:
+            exposure_record(request, email=email, action=ExposureAction.FAILED_LOGIN_ECHO)

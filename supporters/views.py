@@ -13,6 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from kaika.cache import public_page
+from ops.exposure import exposure_record
+from ops.models import ExposureAction
 from supporters.forms import AccountDeleteForm, ProfileForm
 from supporters.postal import lookup
 from supporters.services import user_data_export, user_delete
@@ -21,7 +23,15 @@ from supporters.services import user_data_export, user_delete
 @never_cache
 @login_required
 def mypage(request):
-    return render(request, "supporters/mypage.html", {"profile": request.user})
+    user = request.user
+    exposure_record(request, subject=user, action=ExposureAction.MY_PAGE)
+    # Two-factor login is offered to those whose account opens other people's data.
+    offer_two_factor = user.is_staff or user.operated_shops.exists()
+    return render(
+        request,
+        "supporters/mypage.html",
+        {"profile": user, "offer_two_factor": offer_two_factor},
+    )
 
 
 @never_cache
@@ -36,8 +46,10 @@ def profile_edit(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
+        exposure_record(request, subject=request.user, action=ExposureAction.PROFILE_UPDATED)
         messages.success(request, _("会員情報を更新しました。"))
         return redirect(next_url or "supporters:mypage")
+    exposure_record(request, subject=request.user, action=ExposureAction.PROFILE_VIEWED)
     return render(request, "supporters/profile_edit.html", {"form": form, "next": next_url})
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
@@ -68,6 +69,16 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture
+def site_switch_cached(db, monkeypatch):
+    """The maintenance switch read once and kept in the cache for the whole test, so that
+    query-counting tests count the page's own queries, not the once-a-second switch read."""
+    from ops import switches
+
+    monkeypatch.setattr(switches, "CACHE_TTL", 3600)
+    switches.maintenance_state()
+
+
 _emails = itertools.count(1)
 
 COMPLETE_PROFILE = {
@@ -88,11 +99,24 @@ COMPLETE_PROFILE = {
 }
 
 
-def make_user(*, email: str | None = None, verified: bool = True, profile: bool = True, **extra):
+TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def make_user(
+    *,
+    email: str | None = None,
+    verified: bool = True,
+    profile: bool = True,
+    totp: bool | None = None,
+    **extra,
+):
+    """A supporter; staff get TOTP set up (as admin requires of them) unless totp=False."""
     email = email or f"user{next(_emails)}@example.jp"
     fields = {**(COMPLETE_PROFILE if profile else {}), **extra}
     user = User.objects.create_user(email=email, password=PASSWORD, **fields)
     EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    if totp if totp is not None else user.is_staff:
+        TOTP.activate(user, TOTP_SECRET)
     return user
 
 

@@ -143,11 +143,14 @@ VALID_POSTS = {
         "expiry": "12/30",
         "cvc": "123",
     },
+    "tripwire_report": lambda objects: {"path": "/mypage/", "seen": "a" * 32, "own": "b" * 32},
 }
 
 NO_FORM_DATA_NEEDED = {
     # Staff-only; never cached (private by default); the empty POST walks every admin form.
     "admin:*": "admin forms: staff only, covered by the empty-POST walk",
+    "mfa_*": "allauth MFA (TOTP): reauthentication or a login stage first; covered in "
+    "tests/ops/test_accountability.py",
     "account_set_password": "only for accounts without a usable password (none here)",
     "account_confirm_login_code": "login by code is off",
     "account_confirm_email": "needs a real key; covered in tests/supporters/test_accounts.py",

@@ -155,7 +155,7 @@ def test_shop_list_paginates_and_keeps_the_filters_in_page_links(client, project
 
 
 def test_shop_list_issues_the_same_few_queries_for_3_or_40_shops(
-    client, project, open_round, django_assert_num_queries
+    client, project, open_round, django_assert_num_queries, site_switch_cached
 ):
     url = reverse("projects:shop_list")
     for _ in range(3):
@@ -207,7 +207,7 @@ def test_listings_offered_in_another_round_are_not_shown(client, project, open_r
 
 
 def test_shop_detail_issues_the_same_queries_for_1_or_20_listings(
-    client, project, open_round, django_assert_num_queries
+    client, project, open_round, django_assert_num_queries, site_switch_cached
 ):
     shop = make_shop(project)
     with django_assert_num_queries(4):  # shop, round, participation, listings

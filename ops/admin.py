@@ -1,0 +1,188 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ops.models import ExposureLog, NoticeSent, SiteSwitch, TripwireReport
+from ops.reports import exposure_report, parse_window, write_csv
+from ops.switches import maintenance_set, site_switch_get
+
+
+@admin.register(SiteSwitch)
+class SiteSwitchAdmin(admin.ModelAdmin):
+    """One row, edited in place: the list goes straight to it; no adding, no deleting."""
+
+    fields = ("maintenance", "message", "ends_at", "changed_at", "changed_by")
+    readonly_fields = ("changed_at", "changed_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        switch = site_switch_get()
+        return redirect(reverse("admin:ops_siteswitch_change", args=[switch.pk]))
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: it stamps who and when and publishes the switch to every
+        # process at once instead of after the cached copy expires.
+        maintenance_set(
+            on=obj.maintenance,
+            message=obj.message,
+            ends_at=obj.ends_at,
+            by=request.user,
+            now=timezone.now(),
+        )
+        if obj.maintenance:
+            self.message_user(
+                request,
+                _("サイト全体をメンテナンス中にしました(1秒以内にすべてのサーバーに反映)。"),
+                messages.WARNING,
+            )
+
+
+class ExposureReportForm(forms.Form):
+    start = forms.DateTimeField(
+        label=_("開始(この時刻を含む)"),
+        input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        help_text=_("例: 2021-08-31 08:50"),
+    )
+    end = forms.DateTimeField(
+        label=_("終了(この分を含む)"),
+        input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        help_text=_("例: 2021-08-31 09:09 は 09:09:59 まで"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if "start" in data and "end" in data:
+            # The same reading as the command: an end to the minute includes that minute.
+            try:
+                data["start"], data["end"] = parse_window(self.data["start"], self.data["end"])
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from error
+            if data["end"] <= data["start"]:
+                raise forms.ValidationError(_("終了は開始より後にしてください。"))
+        return data
+
+
+@admin.register(ExposureLog)
+class ExposureLogAdmin(admin.ModelAdmin):
+    """Read-only: the log is evidence. The list is for spot checks; the report answers
+    "who was affected"."""
+
+    list_display = ("at", "action", "subject_id", "client_ip", "request_id")
+    list_filter = ("action",)
+    search_fields = ("=subject_id", "=request_id", "=client_ip")
+    # No COUNT(*) over millions of rows on every page.
+    show_full_result_count = False
+    ordering = ("-at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        report = self.admin_site.admin_view(self.report_view)
+        return [path("report/", report, name="ops_exposurelog_report"), *super().get_urls()]
+
+    def report_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ExposureReportForm(request.GET or None)
+        report = None
+        if form.is_valid():
+            report = exposure_report(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+            if request.GET.get("format") == "csv":
+                response = HttpResponse(content_type="text/csv; charset=utf-8")
+                name = f"exposure-{timezone.localtime(report.start):%Y%m%d-%H%M}.csv"
+                response["Content-Disposition"] = f'attachment; filename="{name}"'
+                write_csv(report, response)
+                return response
+        return TemplateResponse(
+            request,
+            "admin/ops/exposurelog/report.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("影響を受けた可能性のある会員"),
+                "opts": self.model._meta,
+                "form": form,
+                "report": report,
+                "csv_query": request.GET.urlencode() + "&format=csv" if report else "",
+            },
+        )
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(admin.ModelAdmin):
+    """Every change staff made in admin: who, what, when. Read-only, like any audit trail."""
+
+    list_display = ("action_time", "user", "action_flag", "content_type", "object_repr")
+    list_filter = ("action_flag", "content_type")
+    search_fields = ("object_repr", "change_message", "user__email")
+    date_hierarchy = "action_time"
+    list_select_related = ("user", "content_type")
+    readonly_fields = (
+        "action_time",
+        "user",
+        "content_type",
+        "object_id",
+        "object_repr",
+        "action_flag",
+        "change_message",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NoticeSent)
+class NoticeSentAdmin(admin.ModelAdmin):
+    list_display = ("sent_at", "notice", "user", "email")
+    list_filter = ("notice",)
+    search_fields = ("email", "notice")
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TripwireReport)
+class TripwireReportAdmin(admin.ModelAdmin):
+    list_display = ("at", "path", "verified", "user_id", "client_ip", "request_id")
+    list_filter = ("verified",)
+    search_fields = ("path", "=user_id", "=request_id", "=client_ip")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,63 @@
+import pytest
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.conftest import PASSWORD, TOTP_SECRET, make_user
+from tests.projects.factories import make_project, make_shop
+
+
+def current_code() -> str:
+    return format_hotp_value(hotp_value(TOTP_SECRET, int(timezone.now().timestamp()) // 30))
+
+
+def test_staff_without_two_factor_are_sent_to_set_it_up_before_admin(client, db):
+    staff = make_user(email="new-staff@example.jp", is_staff=True, totp=False)
+    client.force_login(staff)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302 and response.url == reverse("mfa_activate_totp")
+    # Control: the same account with TOTP set up is let in.
+    other = make_user(email="set-up@example.jp", is_staff=True)
+    client.force_login(other)
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_admin_login_is_allauths_login(client, db):
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login") + "?next=")
+
+
+def test_staff_log_in_with_password_then_an_authenticator_code(client, db):
+    staff = make_user(email="office@example.jp", is_staff=True)
+    response = client.post(reverse("account_login"), {"login": staff.email, "password": PASSWORD})
+    assert response.url == reverse("mfa_authenticate")
+    # The password alone does not open admin.
+    assert client.get(reverse("admin:index")).status_code == 302
+    client.post(reverse("mfa_authenticate"), {"code": current_code()})
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.parametrize(("operator", "shown"), [(True, True), (False, False)])
+def test_my_page_offers_two_factor_to_shop_operators(client, db, operator, shown):
+    user = make_user()
+    if operator:
+        make_shop(make_project(), operators=[user])
+    client.force_login(user)
+    html = client.get(reverse("supporters:mypage")).content.decode()
+    assert (reverse("mfa_index") in html) is shown
+
+
+def test_every_staff_change_in_admin_is_listed_read_only(client, staff_user):
+    client.force_login(staff_user)
+    switch_url = reverse("admin:ops_siteswitch_change", args=[1])
+    client.get(reverse("admin:ops_siteswitch_changelist"))
+    client.post(switch_url, {"message": "点検", "ends_at_0": "", "ends_at_1": ""})
+    entry = LogEntry.objects.get()
+    assert entry.user == staff_user and entry.object_repr
+    listing = client.get(reverse("admin:admin_logentry_changelist")).content.decode()
+    assert "staff@example.jp" in listing
+    detail = client.get(reverse("admin:admin_logentry_change", args=[entry.pk]))
+    assert detail.status_code == 200 and 'name="_save"' not in detail.content.decode()
+    assert client.post(reverse("admin:admin_logentry_delete", args=[entry.pk])).status_code == 403
