@@ -114,6 +114,27 @@ def sign_in_canaries(harness: live.Harness) -> None:
         )
 
 
+def purchase_confirmation_path() -> str:
+    """The confirmation page of a standard listing on sale now, or "" when nothing is on sale
+    (before the first opening the canary skips that page)."""
+    from django.utils import timezone
+
+    from projects.models import Listing, Round
+
+    now = timezone.now()
+    round_ = Round.objects.open_at(now).order_by("opens_at").first()
+    if round_ is None:
+        return ""
+    listing = (
+        Listing.objects.offered_in(round_)
+        .filter(is_standard=True, shop__rounds=round_, shop__status="approved")
+        .first()
+    )
+    if listing is None:
+        return ""
+    return f"/orders/confirm/?listing={listing.pk}&round={round_.pk}&units=1"
+
+
 def cache_canary_run(*, base_url: str, count: int = 10, passes: int = 1) -> CanaryResult:
     port = port_of(base_url)
     # A fresh password each run, set on the canary accounts only for the run's length.
@@ -121,6 +142,7 @@ def cache_canary_run(*, base_url: str, count: int = 10, passes: int = 1) -> Cana
     people = canary_people_prepare(count=count, password=live.PASSWORD)
     try:
         harness = live.Harness(port, people)
+        harness.purchase_confirmation_path = purchase_confirmation_path()
         sign_in_canaries(harness)
         live.walk_per_user_pages(harness, passes=passes)
         public = live.walk_public_pages(harness, passes=2)
