@@ -175,6 +175,13 @@ class Ticket(models.Model):
     def usable_on(self, day) -> bool:
         return self.round.usage_starts_on <= day <= self.round.usage_ends_on
 
+    # `label` is a snapshot of the listing's title, and the standard listing's title is the
+    # site's words stored in Japanese: like Listing.display_title, follow the reader's language.
+    @property
+    def display_label(self) -> str:
+        listing = self.order.listing
+        return listing.display_title if listing.is_standard else self.label
+
 
 class TicketUse(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="uses")

@@ -201,7 +201,9 @@ def order_cancel_view(request, order_code: str):
 @login_required
 @require_safe
 def ticket_list(request):
-    tickets = Ticket.objects.filter(supporter=request.user).select_related("shop", "round")
+    tickets = Ticket.objects.filter(supporter=request.user).select_related(
+        "shop", "round", "order__listing"
+    )
     uses = TicketUse.objects.filter(ticket__supporter=request.user).select_related(
         "ticket", "shop"
     )[:50]
@@ -217,7 +219,9 @@ def ticket_list(request):
 @require_safe
 def ticket_detail(request, ticket_code: str):
     ticket = get_object_or_404(
-        Ticket.objects.filter(supporter=request.user).select_related("shop", "round", "order"),
+        Ticket.objects.filter(supporter=request.user).select_related(
+            "shop", "round", "order__listing"
+        ),
         code=ticket_code,
     )
     # The QR code carries the ticket's own URL; the shop's redemption screen reads the code
