@@ -183,7 +183,7 @@ def test_private_pages_render_in_english_under_en(user_client, user):
         assert japanese_in(html, allowed=tuple(w for w in own if w)) == [], path
 
 
-def test_allauth_pages_render_in_english_under_en(client):
+def test_allauth_pages_render_in_english_under_en(client, db):
     for path, expected in {
         "/en/accounts/login/": "Sign In",
         "/en/accounts/signup/": "Sign Up",
