@@ -7,7 +7,7 @@ field, sign in through that front; then all of them hit every per-user page and 
 login, signup and contact flows at the same instant, and every response is checked for
 another canary's data or session cookie and for having come from the shared cache.
 
-The walking itself is tests/front/live.py, the harness of the live leak test, so the canary
+The walking itself is ops/live_harness.py, the harness of the live leak test, so the canary
 and the test can never disagree about what a leak is.
 """
 
@@ -23,7 +23,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from inquiries.models import Inquiry
-from tests.front import live
+from ops import live_harness as live
 
 # The canaries' addresses and the ones their signup flow creates (example.jp: never delivered).
 CANARY_EMAIL_RE = re.compile(r"^leak\d{3}x(\.[rs]\d+)?@example\.jp$")

@@ -21,8 +21,8 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 
 from deploy import nginx
+from ops import live_harness as live
 from supporters.models import User
-from tests.front import live
 from tests.projects.factories import make_project, make_round, make_shop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.nginx]

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from deploy import nginx
+from ops import live_harness as live
 from ops.canary import CanaryError, port_of
 from supporters.models import User
-from tests.front import live
 from tests.front.test_live_leak import KAIKA_2021_TEMPLATE, app_environment
 
 

@@ -27,8 +27,9 @@ from urllib.parse import urlencode
 
 from deploy import nginx
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-PASSWORD = "live-leak-test-password-2026"
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Test accounts only (the canary replaces it with a fresh random one per run).
+PASSWORD = "live-leak-test-password-2026"  # noqa: S105
 SESSION_COOKIE = "sessionid"
 # Any of these means the body came out of the shared cache rather than from the app.
 FROM_CACHE = {"HIT", "STALE", "UPDATING", "REVALIDATED"}
@@ -523,7 +524,7 @@ def tail(path: Path, lines: int = 30) -> str:
 def running(name, args, *, address, log, env=None, stop=signal.SIGTERM) -> Iterator:
     """A process for the length of the block, its output in `log`; up when `address` answers."""
     with open(log, "wb") as out:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 (our own gunicorn/nginx command lines)
             args,
             env=env,
             cwd=BASE_DIR,
