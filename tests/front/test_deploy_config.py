@@ -15,9 +15,9 @@ import pytest
 from django.conf import settings
 
 from deploy import nginx
+from tests.front.stack import KAIKA_2021_TEMPLATE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-KAIKA_2021_TEMPLATE = Path(__file__).with_name("nginx_kaika_2021.conf.template")
 
 
 def directives(text: str) -> str:
