@@ -13,12 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from inquiries import ratelimit
 from inquiries.models import Inquiry, InquiryNote, InquiryReply, Status
+from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 
 logger = logging.getLogger("kaika.inquiries")
 
 
-class InquiryError(Exception):
+class InquiryError(DomainError):
     MESSAGES = {
         "rate_limited_ip": _(
             "短時間に多くのお問い合わせが送信されたため、受け付けを一時的に停止しています。"
@@ -32,14 +33,6 @@ class InquiryError(Exception):
             "受付番号を発行できませんでした。お手数ですが、もう一度お送りください。"
         ),
     }
-
-    def __init__(self, code: str):
-        self.code = code
-        super().__init__(code)
-
-    @property
-    def message(self) -> str:
-        return str(self.MESSAGES[self.code])
 
 
 def new_reference() -> str:

@@ -13,12 +13,13 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, Shop, ShopRound, ShopStatus
 from supporters.models import User
 
 
-class CatalogError(Exception):
+class CatalogError(DomainError):
     """One domain error of this app; `code` picks a sentence the user can act on."""
 
     MESSAGES = {
@@ -28,22 +29,6 @@ class CatalogError(Exception):
         "standard_listing": _("標準のプレミアム付きチケットは変更・取り下げできません。"),
         "reason_required": _("一時停止の理由を入力してください。"),
     }
-
-    def __init__(self, code: str, **params):
-        self.code = code
-        self.params = params
-        super().__init__(code)
-
-    @property
-    def message(self) -> str:
-        return (
-            str(self.MESSAGES[self.code]) % self.params
-            if self.params
-            else str(self.MESSAGES[self.code])
-        )
-
-    def __str__(self) -> str:
-        return self.message
 
 
 SHOP_APPLICATION_FIELDS = (

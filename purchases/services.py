@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, RoundStatus, ShopRound, ShopStatus
 from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse
@@ -38,7 +39,7 @@ MAX_UNITS_PER_ORDER = 1000
 DEFAULT_RESERVATION_MINUTES = 15
 
 
-class PurchaseError(Exception):
+class PurchaseError(DomainError):
     """The one domain error of this app; `code` picks a sentence the supporter can act on."""
 
     MESSAGES = {
@@ -75,19 +76,6 @@ class PurchaseError(Exception):
         "invalid_amount": _("利用額は1円以上の整数で入力してください。"),
         "insufficient_balance": _("残額(%(balance)s円)を超える額は使えません。"),
     }
-
-    def __init__(self, code: str, **params):
-        self.code = code
-        self.params = params
-        super().__init__(code)
-
-    @property
-    def message(self) -> str:
-        text = str(self.MESSAGES[self.code])
-        return text % self.params if self.params else text
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def _locks_disabled() -> bool:
