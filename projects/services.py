@@ -8,6 +8,7 @@ import datetime
 from typing import Any
 
 from django.core.mail import EmailMessage
+from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -155,7 +156,7 @@ def _notify_review(shop: Shop, outcome: str) -> None:
         return
     # The applicant reads Japanese; the email does not follow the staff member's language.
     with translation.override("ja"):
-        context = {"shop": shop, "outcome": outcome}
+        context = {"shop": shop, "outcome": outcome, "site_url": settings.KAIKA_SITE_URL}
         subject = render_to_string("projects/email/shop_review_subject.txt", context).strip()
         body = render_to_string("projects/email/shop_review_body.txt", context)
     send_email_on_commit(EmailMessage(subject=subject, body=body, to=[shop.applicant.email]))

@@ -43,6 +43,8 @@ def test_approval_lists_the_shop_with_the_standard_listing_and_emails_the_applic
     assert mailoutbox[0].to == ["owner@example.jp"]
     assert "承認" in mailoutbox[0].subject
     assert "営業実態を確認しました。" in mailoutbox[0].body
+    # The link works from a mail client: absolute, on the site's address.
+    assert f"http://127.0.0.1:8000/shops/manage/{shop.pk}/" in mailoutbox[0].body
 
 
 def test_no_email_leaves_when_the_approval_rolls_back(
