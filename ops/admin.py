@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kaika.forms import RejectControlCharactersMixin
 from ops.models import ExposureLog, NoticeSent, SiteSwitch, TripwireReport
 from ops.reports import exposure_report, parse_window, write_csv
 from ops.switches import maintenance_set, site_switch_get
@@ -49,7 +50,7 @@ class SiteSwitchAdmin(admin.ModelAdmin):
             )
 
 
-class ExposureReportForm(forms.Form):
+class ExposureReportForm(RejectControlCharactersMixin, forms.Form):
     start = forms.DateTimeField(
         label=_("開始(この時刻を含む)"),
         input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],

@@ -5,6 +5,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kaika.forms import RejectControlCharactersMixin
 from projects.models import Listing, Project, Round, Shop, ShopRound
 from projects.services import (
     CatalogError,
@@ -41,7 +42,7 @@ class ProjectAdmin(admin.ModelAdmin):
     inlines = [RoundInline]
 
 
-class SuspendForm(forms.Form):
+class SuspendForm(RejectControlCharactersMixin, forms.Form):
     reason = forms.CharField(label=_("一時停止の理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
 

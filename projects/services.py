@@ -7,8 +7,8 @@ row, write, and leave emails to `send_email_on_commit` (sent only if the transac
 import datetime
 from typing import Any
 
-from django.core.mail import EmailMessage
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import translation

@@ -4,12 +4,13 @@ import secrets
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from kaika.forms import RejectControlCharactersMixin
 from purchases.services import MAX_UNITS_PER_ORDER
 
 TICKET_CODE_RE = re.compile(r"T-[23456789A-HJKMNP-Z]{28}")
 
 
-class OrderForm(forms.Form):
+class OrderForm(RejectControlCharactersMixin, forms.Form):
     """What the shop page sends (GET) and the confirmation page posts back. Ids are only
     pointers: the service re-reads every row and checks that they belong together."""
 
@@ -31,7 +32,7 @@ class OrderForm(forms.Form):
         return secrets.token_urlsafe(24)
 
 
-class RedeemForm(forms.Form):
+class RedeemForm(RejectControlCharactersMixin, forms.Form):
     code = forms.CharField(
         label=_("チケット番号またはQRコードのURL"),
         max_length=300,

@@ -230,3 +230,40 @@ def test_redemption_survives_any_input(purchase_setup, data):
     _, shop, _, operator_client = purchase_setup
     post(operator_client, reverse("purchases:manage_redeem", args=[shop.pk]), data)
     assert not TicketUse.objects.exists()  # no such ticket: nothing is ever used
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@FUZZ
+@given(
+    reason=nasty_text,
+    extra=st.dictionaries(st.sampled_from(["apply", "index", "x"]), nasty_text, max_size=2),
+)
+def test_admin_round_suspension_survives_any_reason(staff_client, reason, extra):
+    from projects.models import Round
+
+    round_ = Round.objects.first() or make_round(make_project(), number=1)
+    data = {
+        "action": "suspend_rounds",
+        "_selected_action": [str(round_.pk)],
+        "apply": "1",
+        "reason": reason,
+        **extra,
+    }
+    post(staff_client, reverse("admin:projects_round_changelist"), data)
+    round_.refresh_from_db()
+    assert not CONTROL.search(round_.suspension_reason or "")
+
+
+@FUZZ
+@given(start=nasty_text, end=nasty_text)
+def test_admin_exposure_report_survives_any_window(staff_client, start, end):
+    response = staff_client.get(
+        reverse("admin:ops_exposurelog_report"), {"start": start, "end": end}
+    )
+    assert response.status_code < 500, (start, end)
