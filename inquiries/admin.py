@@ -1,14 +1,22 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inquiries.models import Inquiry, InquiryNote, InquiryReply
 from inquiries.services import inquiry_note_add, inquiry_reply
+from kaika.forms import RejectControlCharactersMixin
+
+
+class HistoryForm(RejectControlCharactersMixin, forms.ModelForm):
+    pass
 
 
 class HistoryInline(admin.StackedInline):
     """Add-only: what was written (and for replies, emailed) stays as it was, with who and
     when. Existing rows are shown read-only; a new row goes through a service."""
+
+    form = HistoryForm
 
     extra = 1
     can_delete = False
