@@ -53,3 +53,17 @@ def test_staff_suspend_a_round_and_the_shop_page_shows_it(live_server, page_for)
     assert visitor.locator("form.order-form").count() == 0  # nothing on sale while suspended
     screenshot(visitor, "shop-suspended-phone")
     assert serious_accessibility_violations(visitor) == []
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_the_maintenance_page_is_clear_and_accessible(live_server, page_for, viewport):
+    from ops.switches import maintenance_set
+
+    staff = make_user(email=f"switch-{viewport}@example.jp", is_staff=True)
+    maintenance_set(on=True, message="システム点検のため", by=staff, now=timezone.now())
+    page = page_for(viewport)
+    response = page.goto(f"{live_server.url}/shops/")
+    assert response.status == 503
+    assert "ただいまメンテナンス中です" in page.content()
+    screenshot(page, f"maintenance-{viewport}")
+    assert serious_accessibility_violations(page) == []
