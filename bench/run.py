@@ -68,7 +68,7 @@ def machine() -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "postgres": _postgres_version(),
-        "nginx": subprocess.run(  # noqa: S603
+        "nginx": subprocess.run(
             [nginx.NGINX_BIN, "-v"], capture_output=True, text=True, check=False
         ).stderr.strip(),
         "wrk": shutil.which("wrk") or "",
@@ -189,7 +189,7 @@ class Stack:
 
         def spawn(name: str, command: list[str]) -> None:
             out = (self.logs / f"{name}.log").open("w")
-            self.processes[name] = subprocess.Popen(  # noqa: S603
+            self.processes[name] = subprocess.Popen(
                 command,
                 env=self.env,
                 cwd=BASE_DIR,
@@ -216,11 +216,11 @@ class Stack:
 
 
 def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], env=env, cwd=BASE_DIR, check=True)  # noqa: S603
+    subprocess.run([PY, "manage.py", *args], env=env, cwd=BASE_DIR, check=True)
 
 
 def django_json(env: dict[str, str], module: str, *args: str) -> dict:
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [PY, "-m", module, *args], env=env, cwd=BASE_DIR, check=True, capture_output=True, text=True
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -245,7 +245,7 @@ def wrk(name: str, url: str, *script_args: str, seconds: int = PHASE_SECONDS) ->
         command += ["--", *script_args]
     log(f"{name}: wrk {WRK_CONNECTIONS} connections, {seconds} s")
     with Measured() as cpu:
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     duration = raw["duration_us"] / 1e6
@@ -308,7 +308,7 @@ def locust(
     ]
     log(f"{phase}: locust {user_class}, {users} users, {seconds} s")
     with Measured() as cpu:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             command,
             env=env,
             cwd=BASE_DIR,
@@ -393,7 +393,7 @@ def main() -> int:
     manage(env, "collectstatic", "--noinput", "-v", "0")
     data = STATE / "data.json"
     started = time.monotonic()
-    subprocess.run([PY, "-m", "bench.setup_data", str(data)], env=env, cwd=BASE_DIR, check=True)  # noqa: S603
+    subprocess.run([PY, "-m", "bench.setup_data", str(data)], env=env, cwd=BASE_DIR, check=True)
     results["setup_seconds"] = round(time.monotonic() - started, 1)
     dataset = json.loads(data.read_text())
 
