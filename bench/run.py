@@ -93,12 +93,46 @@ def cpu_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def server_cpu(stack) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of each process serving the benchmark: gunicorn's workers, nginx's
+    workers, the task worker, and the PostgreSQL backends connected to the bench database.
+    Other processes on the machine (other test suites) are not counted."""
+    import psutil
+
+    found: dict[int, tuple[str, float]] = {}
+    roots = {} if stack is None else {n: p.pid for n, p in stack.processes.items()}
+    for group, pid in roots.items():
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                t = proc.cpu_times()
+                found[proc.pid] = ("app" if group == "gunicorn" else group, t.user + t.system)
+        except psutil.Error:
+            continue
+    database = psycopg.conninfo.conninfo_to_dict(bench_database_url()).get("dbname")
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] == "postgres" or cmdline.startswith("postgres:"):
+                if f" {database} " in cmdline:
+                    t = proc.cpu_times()
+                    found[proc.pid] = ("postgres", t.user + t.system)
+        except psutil.Error:
+            continue
+    return found
+
+
 class Measured:
-    """CPU of the load generator (children reaped during the block) and of the whole machine."""
+    """CPU of the load generator (children reaped during the block), of the processes serving
+    the benchmark (by group), and how busy the whole machine was."""
+
+    def __init__(self, stack=None):
+        self.stack = stack
 
     def __enter__(self):
         self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
         self.ticks = cpu_ticks()
+        self.server = server_cpu(self.stack)
         self.started = time.monotonic()
         return self
 
@@ -112,11 +146,18 @@ class Measured:
         )
         self.generator_share = generator / (self.wall * cores)
         self.machine_busy = (busy - self.ticks[0]) / max(total - self.ticks[1], 1)
+        self.generator_seconds = generator
+        self.server_seconds: dict[str, float] = {}
+        for pid, (group, seconds) in server_cpu(self.stack).items():
+            before = self.server.get(pid, (group, 0.0))[1]
+            self.server_seconds[group] = self.server_seconds.get(group, 0.0) + seconds - before
         return False
 
     def figures(self) -> dict:
         return {
             "generator_cpu_share": round(self.generator_share, 3),
+            "generator_cpu_s": round(self.generator_seconds, 2),
+            "server_cpu_s": {k: round(v, 2) for k, v in self.server_seconds.items()},
             "machine_cpu_busy": round(self.machine_busy, 3),
             "wall_s": round(self.wall, 2),
         }
@@ -150,7 +191,7 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
         DATABASE_URL=bench_database_url(),
         REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
         CACHE_KEY_PREFIX="kaika-bench",
-        SECRET_KEY=secrets.token_urlsafe(50),
+        SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
         STATIC_ROOT=str(STATE / "static"),
         MAIL_BACKEND="file",
         MAIL_FILE_PATH=str(STATE / "mail"),
@@ -160,6 +201,9 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
         RATE_LIMIT_LOGIN="1000000/m/ip",
         RATE_LIMIT_LOGIN_FAILED="1000000/m/ip",
         LOG_LEVEL="WARNING",
+        # Workers are not recycled during the run (production recycles every ~5,000
+        # requests): a recycled worker would take its CPU account with it.
+        GUNICORN_MAX_REQUESTS="0",
     )
     return env
 
@@ -229,7 +273,7 @@ def django_json(env: dict[str, str], module: str, *args: str) -> dict:
 # --- Load generators -------------------------------------------------------------------------
 
 
-def wrk(name: str, url: str, *script_args: str, seconds: int = PHASE_SECONDS) -> dict:
+def wrk(stack, name: str, url: str, *script_args: str, seconds: int = PHASE_SECONDS) -> dict:
     command = [
         "wrk",
         f"-t{WRK_THREADS}",
@@ -244,7 +288,7 @@ def wrk(name: str, url: str, *script_args: str, seconds: int = PHASE_SECONDS) ->
     if script_args:
         command += ["--", *script_args]
     log(f"{name}: wrk {WRK_CONNECTIONS} connections, {seconds} s")
-    with Measured() as cpu:
+    with Measured(stack) as cpu:
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
@@ -278,7 +322,15 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def locust(
-    phase: str, user_class: str, users: int, seconds: int, host: str, data: Path, *, during=None
+    stack,
+    phase: str,
+    user_class: str,
+    users: int,
+    seconds: int,
+    host: str,
+    data: Path,
+    *,
+    during=None,
 ) -> dict:
     """One headless locust run; returns its raw counters (see bench/locustfile.py)."""
     result_path = STATE / f"locust-{phase}.json"
@@ -307,7 +359,7 @@ def locust(
         user_class,
     ]
     log(f"{phase}: locust {user_class}, {users} users, {seconds} s")
-    with Measured() as cpu:
+    with Measured(stack) as cpu:
         process = subprocess.Popen(
             command,
             env=env,
@@ -417,23 +469,30 @@ def main() -> int:
 
         endpoints = results["endpoints"] = {}
         lo, hi = min(dataset["shop_ids"]), max(dataset["shop_ids"])
-        endpoints["static"] = wrk("static file (home size)", f"{host}/static/bench/home-size.html")
-        endpoints["home"] = wrk("home", f"{host}/")
-        endpoints["shop_list"] = wrk("shop list", f"{host}/shops/")
+        endpoints["static"] = wrk(
+            stack, "static file (home size)", f"{host}/static/bench/home-size.html"
+        )
+        endpoints["home"] = wrk(stack, "home", f"{host}/")
+        endpoints["shop_list"] = wrk(stack, "shop list", f"{host}/shops/")
         endpoints["shop_detail"] = wrk(
-            "shop page (3,200 shops at random)", f"{host}/shops/", str(lo), str(hi), "/shops/"
+            stack,
+            "shop page (3,200 shops at random)",
+            f"{host}/shops/",
+            str(lo),
+            str(hi),
+            "/shops/",
         )
         stack.alive()
 
-        bare = locust("bare", "BareUser", PAGE_USERS, PHASE_SECONDS, host, data)
+        bare = locust(stack, "bare", "BareUser", PAGE_USERS, PHASE_SECONDS, host, data)
         endpoints["bare"] = endpoint_figures(bare, "bare view")
-        mypage = locust("mypage", "MyPageUser", PAGE_USERS, PHASE_SECONDS, host, data)
+        mypage = locust(stack, "mypage", "MyPageUser", PAGE_USERS, PHASE_SECONDS, host, data)
         endpoints["mypage"] = endpoint_figures(mypage, "My page")
         stack.alive()
 
         logins = {}
         for key, user_class in (("argon2", "LoginUser"), ("pbkdf2", "Pbkdf2LoginUser")):
-            run = locust(f"login-{key}", user_class, LOGIN_USERS, PHASE_SECONDS, host, data)
+            run = locust(stack, f"login-{key}", user_class, LOGIN_USERS, PHASE_SECONDS, host, data)
             name = run["raw"]["times"] and next(iter(run["raw"]["times"]))
             figures = endpoint_figures(run, name) if name else {"rps": 0.0}
             ok = sum(v for k, v in run["raw"]["outcomes"].items() if k.endswith("logged in"))
@@ -456,7 +515,9 @@ def main() -> int:
             opened["at"] = row[0]
             log(f"round opens at {row[0].isoformat()}")
 
-        wave = locust("wave", "WaveUser", WAVE_USERS, WAVE_SECONDS, host, data, during=open_round)
+        wave = locust(
+            stack, "wave", "WaveUser", WAVE_USERS, WAVE_SECONDS, host, data, during=open_round
+        )
         stack.alive()
     finally:
         stack.stop()
