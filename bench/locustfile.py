@@ -37,7 +37,7 @@ times: dict[str, list[float]] = defaultdict(list)  # name -> response times (ms)
 finished: dict[str, list[float]] = defaultdict(list)  # name -> wall-clock end times (s)
 outcomes: Counter = Counter()
 findings: list[str] = []
-first_request_at: list[float] = []
+started_at: list[float] = []
 
 
 def next_person() -> dict:
@@ -49,10 +49,12 @@ def on_request(request_type, name, response_time, response, exception, **kwargs)
     status = getattr(response, "status_code", 0) or 0
     statuses[(name, status)] += 1
     times[name].append(response_time)
-    now = time.time()
-    finished[name].append(now)
-    if not first_request_at:
-        first_request_at.append(now)
+    finished[name].append(time.time())
+
+
+@events.test_start.add_listener
+def on_start(**kwargs):
+    started_at.append(time.time())
 
 
 @events.test_stop.add_listener
@@ -62,6 +64,7 @@ def on_stop(**kwargs):
     with open(RESULT, "w", encoding="utf-8") as f:
         json.dump(
             {
+                "started_at": started_at[0] if started_at else None,
                 "statuses": [[n, s, c] for (n, s), c in statuses.items()],
                 "times": times,
                 "finished": finished,
