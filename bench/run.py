@@ -395,6 +395,16 @@ def endpoint_figures(run: dict, name: str) -> dict:
     }
 
 
+def cpu_in_window(samples: list, start: float, end: float) -> dict:
+    """CPU seconds of each serving group between the samples nearest to start and end."""
+    if not samples:
+        return {}
+    first = min(samples, key=lambda s: abs(s[0] - start))
+    last = min(samples, key=lambda s: abs(s[0] - end))
+    seconds = {g: round(last[1].get(g, 0.0) - v, 2) for g, v in first[1].items()}
+    return {"from": first[0] - start, "to": last[0] - start, "cpu_s": seconds}
+
+
 def fetch(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback only)
         return response.read()
@@ -520,6 +530,17 @@ def main() -> int:
                 ).fetchone()
             opened["at"] = row[0]
             log(f"round opens at {row[0].isoformat()}")
+            # The serving processes' CPU, sampled every half second while the wave runs: the
+            # CPU per order is then taken over the buying window only (from the opening to
+            # the last order), not over the polling before it or the refusals after it.
+            samples = []
+            while process.poll() is None:
+                totals: dict[str, float] = {}
+                for group, seconds in server_cpu(stack).values():
+                    totals[group] = totals.get(group, 0.0) + seconds
+                samples.append((time.time(), totals))
+                time.sleep(0.5)
+            return samples
 
         wave = locust(
             stack, "wave", "WaveUser", WAVE_USERS, WAVE_SECONDS, host, data, during=open_round
@@ -537,6 +558,9 @@ def main() -> int:
             endpoints[name] = endpoint_figures(wave, name)
     results["wave"] = {
         "opened_at": opened["at"].isoformat(),
+        "window_cpu": cpu_in_window(
+            wave["extra"] or [], opened_ts, opened_ts + checks["last_order_after_opening_s"]
+        ),
         "outcomes": wave["raw"]["outcomes"],
         "cpu": wave["cpu"],
         "confirm_ends_after_opening": [
