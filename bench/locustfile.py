@@ -197,8 +197,9 @@ class WaveUser(SupporterUser):
                 "csrfmiddlewaretoken": self.person["csrf"],
                 "listing": random.choice(DATA["listing_ids"]),
                 "round": DATA["round_id"],
-                # 5 to 20 units of ¥1,000: at most ¥20,000 per application.
-                "units": random.randint(5, 20),
+                # 15 to 20 units of ¥1,000: at most ¥20,000 per application, so that a
+                # supporter reaches the ¥100,000 personal cap within 5 to 7 applications.
+                "units": random.randint(15, 20),
                 "idempotency_key": secrets.token_urlsafe(24),
             }
         )

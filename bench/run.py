@@ -39,7 +39,7 @@ PY = sys.executable
 
 PHASE_SECONDS = int(os.environ.get("BENCH_PHASE_SECONDS", "15"))
 WAVE_SECONDS = int(os.environ.get("BENCH_WAVE_SECONDS", "30"))
-WAVE_USERS = int(os.environ.get("BENCH_WAVE_USERS", "200"))
+WAVE_USERS = int(os.environ.get("BENCH_WAVE_USERS", "60"))
 OPENS_AFTER = float(os.environ.get("BENCH_OPENS_AFTER", "5"))
 WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
@@ -576,9 +576,10 @@ def main() -> int:
     (STATE / "results.json").write_text(json.dumps(results, indent=1, default=str))
     log(f"results in {STATE / 'results.json'}")
 
-    from bench import report
+    if os.environ.get("BENCH_WRITE_DOCS", "1") == "1":  # 0: an experiment, figures in .bench only
+        from bench import report
 
-    report.write(results)
+        report.write(results)
     return 0
 
 

@@ -55,8 +55,9 @@ LOGIN_ARGON2 = int(os.environ.get("BENCH_LOGIN_USERS", "1000"))
 # of these can show PBKDF2's cost through the front exactly once.
 LOGIN_PBKDF2 = int(os.environ.get("BENCH_PBKDF2_USERS", "300"))
 SHOPS = int(os.environ.get("BENCH_SHOPS", "3200"))
-# The wave must exhaust this within its first seconds: ~400 applications of ¥5,000–¥20,000
-# (measured here: 25–60 orders a second on a shared 2-core machine, docs/benchmarks.md).
+# The wave must exhaust this even on a busy machine (18–45 orders a second measured here,
+# docs/benchmarks.md): ~290 applications of ¥15,000–¥20,000, about 5 for each of the wave's
+# 60 supporters at a time, so that many reach their ¥100,000 cap as the budget runs out.
 BUDGET = int(os.environ.get("BENCH_BUDGET", "5000000"))
 BATCH = 1000
 
