@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test install lint format check messages clean
+.PHONY: run serve test bench install lint format check messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.13 or python3.12)."; exit 1; }
@@ -32,6 +32,16 @@ run: install messages
 serve: install messages
 	$(PY) -m deploy.serve
 
+# The launch-spike benchmark (issue 8, bench/run.py): its own database (kaika_bench, rebuilt
+# each run) and Redis db 9, the production stack on loopback, wrk and locust; writes
+# docs/benchmarks.md and docs/benchmarks.png. A few minutes on 2 cores. Never run in CI.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed messages
+	$(PY) -m bench.run
+
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set, else a reachable local
 # PostgreSQL / Redis, else SQLite and local memory (service-only tests skip, saying why).
 test: install messages
@@ -50,4 +60,4 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .serve
+	rm -rf $(VENV) db.sqlite3 .serve .bench

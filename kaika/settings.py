@@ -363,6 +363,10 @@ KAIKA_STRICT_PUBLIC_PAGES = env_bool("KAIKA_STRICT_PUBLIC_PAGES", DEBUG)
 # rush while changes (suspension, stock, opening) still show within a second.
 KAIKA_SHARED_CACHE_MAX_AGE = int(os.environ.get("KAIKA_SHARED_CACHE_MAX_AGE", "1"))
 
+# The benchmark's bare view (bench/views.py) is routed only when this is on: `make bench` sets
+# it for its own stack; production never does.
+KAIKA_BENCH = env_bool("KAIKA_BENCH")
+
 # Demo accounts exist only where DEBUG is on or this is set explicitly (never in production).
 KAIKA_ALLOW_DEMO_DATA = env_bool("KAIKA_ALLOW_DEMO_DATA", DEBUG)
 

@@ -83,7 +83,9 @@ def home(request):
     project = current_project()
     context = {"project": project, "round": None}
     if project is not None:
-        round_ = Round.objects.filter(project=project).current_at(now).first()
+        # Through the related manager, the round comes back with its project already set:
+        # the template's links to the round cost no third query (tests/kaika/test_query_budgets).
+        round_ = project.rounds.current_at(now).first()
         context.update(round_context(round_, now))
         if round_ is not None:
             expire_public_copy_at(request, round_.next_change_at(now), now)

@@ -1,0 +1,303 @@
+"""docs/benchmarks.md and docs/benchmarks.png from .bench/results.json.
+
+    python -m bench.report [results.json]
+
+Only the part of docs/benchmarks.md between the two `bench:` comment lines is rewritten; the
+hand-written analysis around it (profiling, before/after, conditions) is kept.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DOC = BASE_DIR / "docs" / "benchmarks.md"
+CHART = BASE_DIR / "docs" / "benchmarks.png"
+BEGIN = "<!-- bench:begin (written by bench/report.py; edit outside these lines) -->"
+END = "<!-- bench:end -->"
+
+ROWS = [
+    ("static", "nginx: static file, home-page size (reference)"),
+    ("home", "Home (anonymous, through the microcache)"),
+    ("shop_list", "Shop list (anonymous)"),
+    ("shop_popular", "Shop page, 100 popular shops (anonymous)"),
+    ("shop_detail", "Shop page, random among all 3,200 shops (anonymous)"),
+    ("bare", "Bare Django view, signed in (reference)"),
+    ("mypage", "My page, signed in"),
+    ("login_argon2", "Login, Argon2id (configured)"),
+    ("login_pbkdf2", "Login, PBKDF2 (Django default)"),
+    ("wave_confirm", "Wave: POST confirmation (order)"),
+    ("pay: GET order pay", "Wave: GET pay (to provider)"),
+    ("pay: POST sandbox card", "Wave: POST sandbox card page"),
+    ("pay: GET return", "Wave: GET payment return"),
+]
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def targets(r: dict) -> list[tuple[str, str, str, bool]]:
+    e, db = r["endpoints"], r["database"]
+    static = e["static"]["rps"]
+    h = r["hashers"]
+    front_ratio = ratio(
+        e["login_argon2"]["logins_per_second"], e["login_pbkdf2"]["logins_per_second"]
+    )
+    front_cpu_ratio = ratio(server_ms(e["login_pbkdf2"]), server_ms(e["login_argon2"]))
+    fivexx = sum(
+        n for ep in e.values() for s, n in ep.get("statuses", {}).items() if s.startswith("5")
+    )
+    leaks = leak_count(r)
+    rows = [
+        (
+            f"{label} ≥ 0.5 × static file",
+            f"{e[key]['rps']:,.0f} / {static:,.0f} req/s",
+            f"{ratio(e[key]['rps'], static):.2f}",
+            ratio(e[key]["rps"], static) >= 0.5,
+        )
+        for key, label in (
+            ("home", "Home"),
+            ("shop_list", "Shop list"),
+            ("shop_popular", "Shop page, popular shops"),
+            ("shop_detail", "Shop page, any of 3,200 (cold microcache)"),
+        )
+        if key in e
+    ]
+    rows += [
+        (
+            "My page ≥ 0.5 × bare Django view",
+            f"{e['mypage']['rps']:,.0f} / {e['bare']['rps']:,.0f} req/s",
+            f"{ratio(e['mypage']['rps'], e['bare']['rps']):.2f}",
+            ratio(e["mypage"]["rps"], e["bare"]["rps"]) >= 0.5,
+        ),
+        (
+            "≥ 200 purchases per second",
+            f"{db['orders']:,} orders in {db['last_order_after_opening_s']:.1f} s after opening",
+            f"{db['purchases_per_second']:.0f}/s",
+            db["purchases_per_second"] >= 200,
+        ),
+        (
+            "Budget overshoot 0",
+            f"¥{db['amount_raised']:,} of ¥{db['budget']:,} (orders hold ¥{db['held_by_orders']:,})",
+            f"¥{max(db['overshoot'], db['orders_overshoot']):,}",
+            db["overshoot"] == 0 and db["orders_overshoot"] == 0,
+        ),
+        (
+            "Per-person cap violations 0",
+            f"max held by one supporter ¥{db['max_held_by_one_person']:,}",
+            str(db["person_cap_violations"] + db["application_cap_violations"]),
+            db["person_cap_violations"] + db["application_cap_violations"] == 0,
+        ),
+        (
+            "Logins ≥ 10 × PBKDF2: in-process, CPU per check",
+            f"{h['configured']['cpu_seconds_per_check'] * 1000:.0f} ms against "
+            f"{h['pbkdf2']['cpu_seconds_per_check'] * 1000:.0f} ms "
+            f"({h['configured']['per_second']:,.1f} against {h['pbkdf2']['per_second']:,.2f} checks/s measured)",
+            f"{ratio(h['pbkdf2']['cpu_seconds_per_check'], h['configured']['cpu_seconds_per_check']):.0f}×",
+            ratio(h["pbkdf2"]["cpu_seconds_per_check"], h["configured"]["cpu_seconds_per_check"])
+            >= 10,
+        ),
+        (
+            "Logins ≥ 10 × PBKDF2: through the front, server CPU per login",
+            f"{server_ms(e['login_argon2']):.0f} ms against {server_ms(e['login_pbkdf2']):.0f} ms",
+            f"{front_cpu_ratio:.1f}×",
+            front_cpu_ratio >= 10,
+        ),
+        (
+            "Logins ≥ 10 × PBKDF2: through the front, logins per second",
+            f"{e['login_argon2']['logins_per_second']:,.1f} against "
+            f"{e['login_pbkdf2']['logins_per_second']:,.2f} logins/s",
+            f"{front_ratio:.1f}×",
+            front_ratio >= 10,
+        ),
+        ("No 5xx", "all phases", str(fivexx), fivexx == 0),
+        (
+            "Leaks 0",
+            "every signed-in body checked for other supporters' markers",
+            str(leaks),
+            leaks == 0,
+        ),
+    ]
+    return rows
+
+
+def leak_count(r: dict) -> int:
+    outcomes = {**r["leaks"]["outcomes"], **r["wave"]["outcomes"]}
+    return sum(n for k, n in outcomes.items() if "LEAK" in k)
+
+
+def server_ms(e: dict, requests: int | None = None) -> float:
+    """CPU milliseconds the serving processes (gunicorn, nginx, task worker, PostgreSQL
+    backends of the bench database) spent per request in this phase."""
+    n = requests if requests is not None else e["requests"]
+    return sum(e.get("server_cpu_s", {}).values()) * 1000 / n if n else 0.0
+
+
+def table(r: dict) -> str:
+    lines = [
+        "| Endpoint | Tool, concurrency | Requests | req/s | p50 ms | p95 ms | p99 ms | Statuses | Server CPU ms/req | Generator CPU | Machine busy |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for key, label in ROWS:
+        e = r["endpoints"].get(key)
+        if not e:
+            continue
+        conc = (
+            f"wrk, {e['connections']} conn."
+            if e["tool"] == "wrk"
+            else f"locust, {e['users']} users"
+        )
+        statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(e["statuses"].items()))
+        if e.get("socket_errors"):
+            statuses += f"; socket errors {e['socket_errors']}"
+        lines.append(
+            f"| {label} | {conc} | {e['requests']:,} | {e['rps']:,.0f} | {e['p50_ms']:.1f} | "
+            f"{e['p95_ms']:.1f} | {e['p99_ms']:.1f} | {statuses} | "
+            f"{'see wave' if key.startswith(('pay', 'wave')) else f'{server_ms(e):.1f}'} | "
+            f"{e['generator_cpu_share']:.0%} | {e['machine_cpu_busy']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def chart(r: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    keys = [k for k, _ in ROWS[:7] if k in r["endpoints"]]
+    labels = {
+        "static": "static file",
+        "home": "home",
+        "shop_list": "shop list",
+        "shop_popular": "shop page\n(popular)",
+        "shop_detail": "shop page\n(any, cold)",
+        "bare": "bare view",
+        "mypage": "My page",
+    }
+    values = [r["endpoints"][k]["rps"] for k in keys]
+    colors = ["#999999", "#2b7bba", "#2b7bba", "#2b7bba", "#2b7bba", "#999999", "#d9822b"]
+    bars = left.bar([labels[k] for k in keys], values, color=colors[: len(keys)])
+    left.bar_label(bars, fmt="%.0f")
+    left.set_ylabel("requests per second (log scale)")
+    left.set_yscale("log")
+    left.set_title("Throughput (grey: references)")
+    left.tick_params(axis="x", rotation=20)
+
+    per_second = {int(k): v for k, v in r["database"]["orders_per_second"].items()}
+    if per_second:
+        xs = list(range(min(per_second), max(per_second) + 1))
+        right.bar(xs, [per_second.get(x, 0) for x in xs], color="#2ba84a")
+    right.axhline(200, color="#cc3333", linestyle="--", label="target 200/s")
+    right.set_xlabel("seconds after the round opened")
+    right.set_ylabel("orders created")
+    db = r["database"]
+    right.set_title(
+        f"Purchase wave: ¥{db['amount_raised']:,} of ¥{db['budget']:,}, overshoot ¥{db['overshoot']}"
+    )
+    right.legend()
+    fig.suptitle(f"kaika launch spike, {r['machine']['nproc']} cores ({r['started_at']})")
+    fig.tight_layout()
+    fig.savefig(CHART, dpi=100)
+    plt.close(fig)
+
+
+def measured_section(r: dict) -> str:
+    m, db, h, w = r["machine"], r["database"], r["hashers"], r["wave"]
+    target_lines = ["| Target | Measured | Ratio / value | Met |", "|---|---|---:|:---:|"]
+    for name, measured, value, met in targets(r):
+        target_lines.append(f"| {name} | {measured} | {value} | {'yes' if met else '**no**'} |")
+    outcomes = ", ".join(f"{k}: {v:,}" for k, v in sorted(w["outcomes"].items()))
+    window = w.get("window_cpu") or {}
+    wave_ms = sum(window.get("cpu_s", {}).values()) * 1000 / max(db["orders"], 1)
+    statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(db["orders_by_status"].items()))
+    return f"""{BEGIN}
+
+## Measured run: {r["started_at"]}
+
+Command: `make bench` (`python -m bench.run`). Machine: {m["nproc"]} cores ({m["cpu_model"]}),
+{m["memory_gib"]} GiB memory, Linux {m["kernel"]}, Python {m["python"]}, PostgreSQL
+{m["postgres"]}, {m["nginx"]}. Load average before the run {r["load_before"]}, after
+{r["load_after"]}. The load generators ran on the same cores as the stack; their CPU share is
+in the table (of all cores, over the phase), next to how busy the whole machine was.
+
+Setup took {r["setup_seconds"]} s (bulk_create, one password hash of each kind copied to
+every supporter): see bench/setup_data.py for the counts.
+Home page: {r["home_bytes"]:,} bytes; the static reference file has the same size.
+
+### Targets
+
+{chr(10).join(target_lines)}
+
+### Per endpoint
+
+{table(r)}
+
+Latency percentiles: wrk's own (HdrHistogram); for locust, computed from every request's
+response time recorded in bench/locustfile.py. Throughput for locust phases is requests over
+the time from the start of the test to the last response. "Server CPU ms/req" is the CPU time
+of the processes serving the benchmark (gunicorn workers, nginx workers, the task worker and the
+PostgreSQL backends of the bench database, read from /proc) over the phase, per request; it
+does not depend on what else the machine was running.
+
+### Purchase wave
+
+The round opened at {w["opened_at"]} ({r["settings"]["opens_after_s"]:.0f} s after the wave's
+{r["settings"]["wave_users"]} supporters started posting the confirmation form). Orders:
+{db["orders"]:,} ({statuses}); the first {db["first_order_after_opening_s"]:.2f} s and the last
+{db["last_order_after_opening_s"]:.2f} s after the opening: **{db["purchases_per_second"]:.0f}
+purchases per second** (orders created, each holding its share of the budget). Budget: ¥{db["amount_raised"]:,} raised of
+¥{db["budget"]:,} (overshoot ¥{db["overshoot"]}); counters agree with the orders:
+{db["counters_match_orders"]}. Supporters with orders: {db["supporters_with_orders"]:,};
+the most held by one: ¥{db["max_held_by_one_person"]:,} (cap ¥100,000); per-person cap
+violations {db["person_cap_violations"]}, per-application {db["application_cap_violations"]}.
+Outcomes seen by the load generator: {outcomes}.
+Wave CPU: generator {w["cpu"]["generator_cpu_share"]:.0%} of all cores, machine busy
+{w["cpu"]["machine_cpu_busy"]:.0%}. Between the opening and the last order (sampled from
+{window.get("from", 0):.1f} s to {window.get("to", 0):.1f} s) the serving processes spent
+{", ".join(f"{k} {v:.1f} s" for k, v in sorted(window.get("cpu_s", {}).items()))} of CPU:
+**{wave_ms:.0f} ms of CPU per order**, its confirmation POST, its payment's three requests and
+the refused POSTs of that window counted in. On {m["nproc"]} cores given to nothing else, that
+is a ceiling of about {m["nproc"] * 1000 / wave_ms if wave_ms else 0:.0f} orders per second
+(a projection from CPU cost alone: it ignores the waits on the hot rows and the load generator).
+
+### Logins
+
+In-process, one process per core, {h["cores"]} cores: {h["configured"]["algorithm"]}
+(Argon2id, kaika.hashers) {h["configured"]["per_second"]:,.1f} checks/s measured,
+{h["configured"]["cpu_seconds_per_check"] * 1000:.1f} ms of CPU each ({h["configured"]["per_second_all_cores"]:,.0f}/s
+with every core); PBKDF2 ({h["pbkdf2"]["iterations"]:,} iterations) {h["pbkdf2"]["per_second"]:,.2f}
+checks/s measured, {h["pbkdf2"]["cpu_seconds_per_check"] * 1000:.0f} ms of CPU each
+({h["pbkdf2"]["per_second_all_cores"]:,.1f}/s with every core). Through the front (locust, allauth's
+login form, 302 to My page): Argon2id {r["endpoints"]["login_argon2"]["logins_per_second"]:,.1f}
+logins/s, PBKDF2 {r["endpoints"]["login_pbkdf2"]["logins_per_second"]:,.2f} logins/s (each PBKDF2
+login also re-hashes the password with Argon2id, as Django upgrades it on first login).
+
+### Leaks
+
+{leak_count(r)} leaks. Checked bodies: {", ".join(f"{k}: {v:,}" for k, v in sorted({**r["leaks"]["outcomes"], **r["wave"]["outcomes"]}.items()) if "checked" in k or "LEAK" in k or "missing" in k)}.
+
+![Throughput and purchase wave](benchmarks.png)
+
+{END}"""
+
+
+def write(results: dict) -> None:
+    chart(results)
+    section = measured_section(results)
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    DOC.write_text(text, encoding="utf-8")
+    print(f"[bench] wrote {DOC} and {CHART}", flush=True)
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else BASE_DIR / ".bench" / "results.json"
+    write(json.loads(path.read_text()))
