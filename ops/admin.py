@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kaika.admin import ReadOnlyAdmin
 from kaika.forms import RejectControlCharactersMixin
 from ops.models import ExposureLog, NoticeSent, SiteSwitch, TripwireReport
 from ops.reports import exposure_report, parse_window, write_csv
@@ -76,7 +77,7 @@ class ExposureReportForm(RejectControlCharactersMixin, forms.Form):
 
 
 @admin.register(ExposureLog)
-class ExposureLogAdmin(admin.ModelAdmin):
+class ExposureLogAdmin(ReadOnlyAdmin):
     """Read-only: the log is evidence. The list is for spot checks; the report answers
     "who was affected"."""
 
@@ -86,15 +87,6 @@ class ExposureLogAdmin(admin.ModelAdmin):
     # No COUNT(*) over millions of rows on every page.
     show_full_result_count = False
     ordering = ("-at",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         report = self.admin_site.admin_view(self.report_view)
@@ -128,7 +120,7 @@ class ExposureLogAdmin(admin.ModelAdmin):
 
 
 @admin.register(LogEntry)
-class LogEntryAdmin(admin.ModelAdmin):
+class LogEntryAdmin(ReadOnlyAdmin):
     """Every change staff made in admin: who, what, when. Read-only, like any audit trail."""
 
     list_display = ("action_time", "user", "action_flag", "content_type", "object_repr")
@@ -146,44 +138,17 @@ class LogEntryAdmin(admin.ModelAdmin):
         "change_message",
     )
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(NoticeSent)
-class NoticeSentAdmin(admin.ModelAdmin):
+class NoticeSentAdmin(ReadOnlyAdmin):
     list_display = ("sent_at", "notice", "user", "email")
     list_filter = ("notice",)
     search_fields = ("email", "notice")
     list_select_related = ("user",)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TripwireReport)
-class TripwireReportAdmin(admin.ModelAdmin):
+class TripwireReportAdmin(ReadOnlyAdmin):
     list_display = ("at", "path", "verified", "user_id", "client_ip", "request_id")
     list_filter = ("verified",)
     search_fields = ("path", "=user_id", "=request_id", "=client_ip")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from kaika.admin import ReadOnlyAdmin
 from supporters.models import DataRightsRequest, User
 
 
@@ -85,14 +86,8 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(DataRightsRequest)
-class DataRightsRequestAdmin(admin.ModelAdmin):
+class DataRightsRequestAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "user", "email_hash")
     list_filter = ("kind", "created_at")
     search_fields = ("email_hash",)
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
