@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.mfa.totp.internal.auth import TOTP
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import translation
+from django.utils import timezone, translation
 
 from deploy.nginx import NGINX_BIN
 from supporters.models import User
@@ -100,6 +100,11 @@ COMPLETE_PROFILE = {
 
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+
+
+def current_code() -> str:
+    """The authenticator code of TOTP_SECRET right now."""
+    return format_hotp_value(hotp_value(TOTP_SECRET, int(timezone.now().timestamp()) // 30))
 
 
 def make_user(

@@ -62,3 +62,9 @@ def serious_accessibility_violations(page) -> list[str]:
         for v in results.response["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def check_screen(page, name: str) -> None:
+    """Screenshot the screen, then require 0 serious or critical accessibility violations."""
+    screenshot(page, name)
+    assert serious_accessibility_violations(page) == [], name

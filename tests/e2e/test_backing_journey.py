@@ -11,15 +11,10 @@ from playwright.sync_api import expect
 
 from purchases.models import Ticket
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import screenshot, serious_accessibility_violations
+from tests.e2e.conftest import check_screen
 from tests.projects.factories import make_project, make_round, make_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def check_screen(page, name: str) -> None:
-    screenshot(page, name)
-    assert serious_accessibility_violations(page) == [], name
 
 
 def log_in(page, base: str, email: str) -> None:

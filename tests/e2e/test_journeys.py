@@ -8,14 +8,9 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from supporters.models import User
-from tests.e2e.conftest import screenshot, serious_accessibility_violations
+from tests.e2e.conftest import check_screen
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def check_screen(page, name: str) -> None:
-    screenshot(page, name)
-    assert serious_accessibility_violations(page) == [], name
 
 
 def test_sign_up_verify_log_in_and_edit_the_profile(live_server, page_for):

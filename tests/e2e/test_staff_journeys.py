@@ -2,18 +2,13 @@
 admin, and the public shop page says so at once (its shared-cache lifetime is one second)."""
 
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, TOTP_SECRET, make_user
+from tests.conftest import PASSWORD, current_code, make_user
 from tests.e2e.conftest import screenshot, serious_accessibility_violations
 from tests.projects.factories import make_project, make_round, make_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def current_code() -> str:
-    return format_hotp_value(hotp_value(TOTP_SECRET, int(timezone.now().timestamp()) // 30))
 
 
 def test_staff_suspend_a_round_and_the_shop_page_shows_it(live_server, page_for):

@@ -5,7 +5,6 @@ Each test runs its own real redis-server on a spare port, so stopping it disturb
 
 import logging
 import shutil
-import socket
 import subprocess
 import time
 
@@ -13,16 +12,11 @@ import pytest
 import redis
 from django.test import Client, override_settings
 
+from deploy.nginx import free_port
 from kaika import cache_backends
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:

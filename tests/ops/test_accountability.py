@@ -1,15 +1,9 @@
 import pytest
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
-from django.utils import timezone
 
-from tests.conftest import PASSWORD, TOTP_SECRET, make_user
+from tests.conftest import PASSWORD, current_code, make_user
 from tests.projects.factories import make_project, make_shop
-
-
-def current_code() -> str:
-    return format_hotp_value(hotp_value(TOTP_SECRET, int(timezone.now().timestamp()) // 30))
 
 
 def test_staff_without_two_factor_are_sent_to_set_it_up_before_admin(client, db):
