@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kaika.forms import RejectControlCharactersMixin
 from projects.models import Category, Listing, Municipality, Round, Shop
-from projects.services import SHOP_APPLICATION_FIELDS
+from projects.services import LISTING_FIELDS, SHOP_APPLICATION_FIELDS
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -103,16 +103,7 @@ class ListingForm(RejectControlCharactersMixin, forms.ModelForm):
 
     class Meta:
         model = Listing
-        fields = (
-            "title",
-            "description",
-            "photo",
-            "unit_price",
-            "premium_applies",
-            "stock_limit",
-            "per_person_limit",
-            "is_active",
-        )
+        fields = LISTING_FIELDS
         widgets = {
             "description": forms.Textarea(attrs={"rows": 5}),
             "photo": forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
