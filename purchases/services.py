@@ -21,7 +21,7 @@ import time
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -105,16 +105,21 @@ def _yen(n: int) -> str:
 def order_create(
     *,
     supporter: User,
-    listing: Listing,
-    round_: Round,
+    listing_id: int,
+    round_id: int,
     units: int,
     idempotency_key: str,
     now: datetime.datetime,
 ) -> Order:
     """Create a pending order holding its share of every cap, or raise PurchaseError.
 
-    The same `idempotency_key` from the same supporter returns the order it made the first
-    time (a double click, a replayed form), whatever has changed since.
+    Ids only: every row is read again here (the caller's copies may be old). The same
+    `idempotency_key` from the same supporter returns the order it made the first time (a
+    double click, a replayed form), whatever has changed since.
+
+    This is the 9:00 path: on success it costs the supporter's lock, two reads, one sum, the
+    four conditional UPDATEs and the INSERT. Work that only a refusal needs (finding a replayed
+    order, releasing stale reservations) is done on the refusal.
     """
     if isinstance(units, bool) or not isinstance(units, int):
         raise PurchaseError("invalid_units")
@@ -122,44 +127,42 @@ def order_create(
         raise PurchaseError("invalid_units")
     if not idempotency_key or len(idempotency_key) > 64:
         raise PurchaseError("invalid_request")
-    # A missed cron must not block anyone: the supporter's own stale reservations go first
-    # (each in its own transaction, before any lock of the new order is taken).
-    orders_expire(now=now, supporter=supporter)
     try:
-        return _order_create(supporter, listing, round_, units, idempotency_key, now)
+        return _order_create(supporter, listing_id, round_id, units, idempotency_key, now)
     except PurchaseError as error:
+        # A replayed form whose order exists: the answer is that order, not today's refusal.
+        if existing := _order_with_key(supporter, idempotency_key):
+            return existing
         if error.code not in ("sold_out", "budget_exhausted"):
             raise
         # The stock or budget may be held by reservations that expired without the cron
         # releasing them: release those, and try once more if any was released.
-        scope = (
-            {"listing": listing} if error.code == "sold_out" else {"project_id": round_.project_id}
-        )
+        scope = {"listing_id": listing_id} if error.code == "sold_out" else {"round_id": round_id}
         if not orders_expire(now=now, **scope):
             raise
-        return _order_create(supporter, listing, round_, units, idempotency_key, now)
+        return _order_create(supporter, listing_id, round_id, units, idempotency_key, now)
     except IntegrityError:
-        # Two requests with one key got past the check at once (only possible on the test-only
-        # unlocked path; the user row lock serialises them otherwise): the first one won.
-        existing = Order.objects.filter(supporter=supporter, idempotency_key=idempotency_key)
-        if existing.exists():
-            return existing.get()
+        # The key was used before (the INSERT hit the unique constraint; everything this
+        # attempt reserved was rolled back with it): the first order is the answer.
+        if existing := _order_with_key(supporter, idempotency_key):
+            return existing
         raise
 
 
+def _order_with_key(supporter: User, key: str) -> Order | None:
+    return Order.objects.filter(supporter=supporter, idempotency_key=key).first()
+
+
 def _order_create(
-    supporter: User, listing: Listing, round_: Round, units: int, key: str, now
+    supporter: User, listing_id: int, round_id: int, units: int, key: str, now
 ) -> Order:
     with transaction.atomic():
         if not _locks_disabled():
             # The supporter's row serialises their own tabs: the per-person caps below are
-            # sums over their orders, re-read after this lock, so two tabs cannot both fit.
+            # sums over their orders, read after this lock, so two tabs cannot both fit.
             User.objects.select_for_update().only("pk").get(pk=supporter.pk)
-        existing = Order.objects.filter(supporter=supporter, idempotency_key=key).first()
-        if existing is not None:
-            return existing
 
-        listing, round_, amount = _check_limits(supporter, listing, round_, units, now)
+        listing, round_, amount = _check_limits(supporter, listing_id, round_id, units, now)
         shop = listing.shop
         project = shop.project
 
@@ -169,6 +172,8 @@ def _order_create(
             _reserve(listing, shop, round_, project, units, amount, now)
 
         tickets_value = project.tickets_value(amount) if listing.premium_applies else amount
+        # The unique (supporter, idempotency_key) constraint catches a replay here; the
+        # IntegrityError rolls back the reservation above with it (see order_create).
         return Order.objects.create(
             supporter=supporter,
             project=project,
@@ -185,33 +190,55 @@ def _order_create(
         )
 
 
-def _check_limits(supporter: User, listing: Listing, round_: Round, units: int, now):
+def _fresh_offer(listing_id: int, round_id: int) -> tuple[Listing, Round]:
+    """The listing with its shop and project, whether the shop takes part in the round and
+    whether the listing is on sale in it (two queries; raises PurchaseError if either id is
+    unknown)."""
+    offered = Listing.objects.offered_in(round_id).filter(pk=OuterRef("pk"))
+    in_round = ShopRound.objects.filter(shop_id=OuterRef("shop_id"), round_id=round_id)
+    listing = (
+        Listing.objects.select_related("shop__project")
+        .annotate(shop_in_round=Exists(in_round), offered=Exists(offered))
+        .filter(pk=listing_id)
+        .first()
+    )
+    round_ = Round.objects.filter(pk=round_id).first()
+    if listing is None or round_ is None:
+        raise PurchaseError("invalid_request")
+    return listing, round_
+
+
+def _check_limits(supporter: User, listing_id: int, round_id: int, units: int, now):
     """Every cap, on fresh rows. Called under the supporter's lock by _order_create (so the
     per-person sums cannot change under it), and without it for the confirmation page."""
-    listing = Listing.objects.select_related("shop__project").get(pk=listing.pk)
+    listing, round_ = _fresh_offer(listing_id, round_id)
     shop = listing.shop
     project = shop.project
-    round_ = Round.objects.get(pk=round_.pk)
     _check_offer(shop, listing, round_, now)
 
     amount = units * listing.unit_price
     if amount > project.max_per_application:
         raise PurchaseError("over_application_max", max=_yen(project.max_per_application))
-    live = Order.objects.live_at(now).filter(supporter=supporter)
-    if listing.per_person_limit is not None:
-        held = live.filter(listing=listing).aggregate(n=Sum("units"))["n"] or 0
-        if held + units > listing.per_person_limit:
-            raise PurchaseError(
-                "over_listing_person_limit", limit=listing.per_person_limit, held=held
-            )
-    held_amount = live.filter(round=round_).aggregate(n=Sum("amount"))["n"] or 0
-    if held_amount + amount > project.max_per_person_per_round:
+    # What the supporter holds now, of this listing and in this round: one query.
+    held = (
+        Order.objects.live_at(now)
+        .filter(supporter=supporter)
+        .aggregate(
+            units=Sum("units", filter=Q(listing_id=listing.pk), default=0),
+            amount=Sum("amount", filter=Q(round_id=round_.pk), default=0),
+        )
+    )
+    if listing.per_person_limit is not None and held["units"] + units > listing.per_person_limit:
+        raise PurchaseError(
+            "over_listing_person_limit", limit=listing.per_person_limit, held=held["units"]
+        )
+    if held["amount"] + amount > project.max_per_person_per_round:
         raise PurchaseError(
             "over_person_round_max",
             max=_yen(project.max_per_person_per_round),
-            held=_yen(held_amount),
+            held=_yen(held["amount"]),
         )
-    # Early answers on possibly stale figures; the conditional UPDATEs have the last word.
+    # Early answers on figures read a moment ago; the conditional UPDATEs have the last word.
     if amount > project.budget_remaining:
         raise PurchaseError("budget_exhausted")
     if listing.remaining_stock is not None and units > listing.remaining_stock:
@@ -220,14 +247,14 @@ def _check_limits(supporter: User, listing: Listing, round_: Round, units: int, 
 
 
 def order_check(
-    *, supporter: User, listing: Listing, round_: Round, units: int, now: datetime.datetime
+    *, supporter: User, listing_id: int, round_id: int, units: int, now: datetime.datetime
 ) -> tuple[Listing, Round, int]:
     """The confirmation page's preview: the same checks, no reservation (nothing locked)."""
     if isinstance(units, bool) or not isinstance(units, int):
         raise PurchaseError("invalid_units")
     if not 1 <= units <= MAX_UNITS_PER_ORDER:
         raise PurchaseError("invalid_units")
-    return _check_limits(supporter, listing, round_, units, now)
+    return _check_limits(supporter, listing_id, round_id, units, now)
 
 
 def _check_offer(shop, listing: Listing, round_: Round, now) -> None:
@@ -244,9 +271,9 @@ def _check_offer(shop, listing: Listing, round_: Round, now) -> None:
         raise PurchaseError("round_closed")
     if shop.status != ShopStatus.APPROVED or not shop.project.is_published:
         raise PurchaseError("shop_not_available")
-    if not ShopRound.objects.filter(shop=shop, round=round_).exists():
+    if not listing.shop_in_round:
         raise PurchaseError("shop_not_in_round")
-    if not Listing.objects.offered_in(round_).filter(pk=listing.pk, shop=shop).exists():
+    if not listing.offered:
         raise PurchaseError("listing_not_available")
 
 
@@ -335,20 +362,18 @@ def order_expire(*, order: Order, now: datetime.datetime) -> bool:
 def orders_expire(
     *,
     now: datetime.datetime,
-    supporter: User | None = None,
-    listing: Listing | None = None,
-    project_id: int | None = None,
+    listing_id: int | None = None,
+    round_id: int | None = None,
     limit: int = 500,
 ) -> int:
-    """Release stale reservations (all, or those of one supporter, listing or project).
+    """Release stale reservations (all, or those of one listing or of a round's project).
     Used by `manage.py expire_orders` and lazily by order_create. Returns how many."""
     stale = Order.objects.stale_at(now)
-    if supporter is not None:
-        stale = stale.filter(supporter=supporter)
-    if listing is not None:
-        stale = stale.filter(listing=listing)
-    if project_id is not None:
-        stale = stale.filter(project_id=project_id)
+    if listing_id is not None:
+        stale = stale.filter(listing_id=listing_id)
+    if round_id is not None:
+        # The budget is the project's: any of its rounds' reservations may hold it.
+        stale = stale.filter(project__rounds=round_id)
     released = 0
     for order in stale.order_by("expires_at")[:limit]:
         released += order_expire(order=order, now=now)

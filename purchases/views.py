@@ -54,35 +54,41 @@ def order_confirm(request):
     form = OrderForm(data)
     if not form.is_valid():
         return render(request, "purchases/order_confirm.html", {"form": form}, status=400)
-    listing = (
-        Listing.objects.select_related("shop__project").filter(pk=form.cleaned_data["listing"])
-    ).first()
-    if listing is None:
-        raise Http404
-    round_ = _round_for(listing, form.cleaned_data["round"], now)
-    if round_ is None:
-        raise Http404
+    listing_id, round_id = form.cleaned_data["listing"], form.cleaned_data["round"]
     units = form.cleaned_data["units"]
     error = None
-    if request.method == "POST":
-        key = form.cleaned_data["idempotency_key"]
+    if request.method == "POST" and round_id:
+        # The 9:00 path: the service reads every row itself, so the page's rows are read
+        # here only when it has a page to show (a refusal).
         try:
             order = order_create(
                 supporter=request.user,
-                listing=listing,
-                round_=round_,
+                listing_id=listing_id,
+                round_id=round_id,
                 units=units,
-                idempotency_key=key,
+                idempotency_key=form.cleaned_data["idempotency_key"],
                 now=now,
             )
         except PurchaseError as exc:
             error = exc.message
         else:
             return redirect("purchases:order_pay", order_code=order.code)
-    else:
+    listing = Listing.objects.select_related("shop__project").filter(pk=listing_id).first()
+    if listing is None:
+        raise Http404
+    round_ = _round_for(listing, round_id, now)
+    if round_ is None:
+        raise Http404
+    if error is None:
+        # A GET (the preview), or a POST that named no round (the round open now is shown,
+        # and the supporter confirms it): the same checks, nothing reserved.
         try:
             order_check(
-                supporter=request.user, listing=listing, round_=round_, units=units, now=now
+                supporter=request.user,
+                listing_id=listing.pk,
+                round_id=round_.pk,
+                units=units,
+                now=now,
             )
         except PurchaseError as exc:
             error = exc.message

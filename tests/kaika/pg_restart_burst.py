@@ -42,8 +42,8 @@ def main(seconds: float) -> None:
             try:
                 order_create(
                     supporter=supporter,
-                    listing=listing,
-                    round_=round_,
+                    listing_id=listing.pk,
+                    round_id=round_.pk,
                     units=1,
                     idempotency_key=uuid.uuid4().hex,
                     now=timezone.now(),

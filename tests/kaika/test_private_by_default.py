@@ -101,7 +101,12 @@ def objects(db):
 
     def order(key):
         return order_create(
-            supporter=user, listing=standard, round_=round_, units=1, idempotency_key=key, now=now
+            supporter=user,
+            listing_id=standard.pk,
+            round_id=round_.pk,
+            units=1,
+            idempotency_key=key,
+            now=now,
         )
 
     pending = order("walker-pending-order")

@@ -50,8 +50,8 @@ def make_offer(**project_fields) -> Offer:
 def buy(offer: Offer, supporter, *, units=1, listing=None, now=DURING, key=None) -> Order:
     return order_create(
         supporter=supporter,
-        listing=listing or offer.standard,
-        round_=offer.round,
+        listing_id=(listing or offer.standard).pk,
+        round_id=offer.round.pk,
         units=units,
         idempotency_key=key or f"test-key-{next(_keys):08d}",
         now=now,

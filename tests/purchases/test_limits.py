@@ -80,8 +80,8 @@ def test_a_round_of_another_project_is_refused(offer, user):
         "round_mismatch",
         order_create,
         supporter=user,
-        listing=offer.standard,
-        round_=other.round,
+        listing_id=offer.standard.pk,
+        round_id=other.round.pk,
         units=1,
         idempotency_key="k" * 20,
         now=DURING,
@@ -196,8 +196,8 @@ def test_a_missing_or_oversized_idempotency_key_is_refused(offer, user, key):
     with pytest.raises(PurchaseError):
         order_create(
             supporter=user,
-            listing=offer.standard,
-            round_=offer.round,
+            listing_id=offer.standard.pk,
+            round_id=offer.round.pk,
             units=1,
             idempotency_key=key,
             now=DURING,

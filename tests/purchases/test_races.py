@@ -63,8 +63,8 @@ def supporters(count: int) -> list[User]:
 def buy_at(offer, supporter, listing, units, key):
     return order_create(
         supporter=supporter,
-        listing=listing,
-        round_=offer.round,
+        listing_id=listing.pk,
+        round_id=offer.round.pk,
         units=units,
         idempotency_key=key,
         now=DURING,
