@@ -3,11 +3,12 @@
 import datetime
 
 import pytest
+from django.db import transaction
 
 from projects.models import Listing, Project, Round, ShopRound, ShopStatus
 from projects.services import round_suspend
 from purchases.models import Order, OrderStatus
-from purchases.services import PurchaseError, order_create
+from purchases.services import SQL_TABLES, PurchaseError, _reserve, order_create
 from tests.conftest import make_user
 from tests.projects.factories import make_shop
 from tests.purchases.helpers import DURING, OPENING, buy, make_offer
@@ -220,3 +221,80 @@ def test_a_refused_order_leaves_every_counter_as_it_was(db):
     assert listing.units_sold == 0
     assert ShopRound.objects.get(shop=offer.shop).amount_raised == 0
     assert Round.objects.get(pk=offer.round.pk).amount_raised == 0
+
+
+def test_a_replayed_form_finds_its_order_even_when_the_budget_has_run_out_since(db):
+    offer = make_offer(total_budget=3_000)
+    user = make_user()
+    first = buy(offer, user, units=3, key="replayed-key-12345")
+    # The budget is gone now (this order took it), and the same form comes again.
+    again = buy(offer, user, units=3, key="replayed-key-12345")
+    assert again.pk == first.pk
+    assert Project.objects.get(pk=offer.project.pk).amount_raised == 3_000
+
+
+# --- The conditional UPDATEs themselves ----------------------------------------------------
+# The checks above answer first on rows read a moment before; these call the statements with
+# those checks out of the way, as when a staff suspension or the last yen lands in between.
+
+
+def reserve(offer, *, listing=None, units=1, now=DURING) -> str:
+    """Run the four statements in a transaction that is always rolled back; say how it went."""
+    listing = listing or offer.standard
+    with transaction.atomic():
+        try:
+            _reserve(
+                listing,
+                offer.shop,
+                offer.round,
+                offer.project,
+                units,
+                units * listing.unit_price,
+                now,
+            )
+        except PurchaseError as error:
+            return error.code
+        finally:
+            transaction.set_rollback(True)
+    return "reserved"
+
+
+def test_the_statements_name_the_tables_of_the_models():
+    for table, model in SQL_TABLES.items():
+        assert model._meta.db_table == table
+
+
+@pytest.mark.parametrize(
+    ("moment", "suspended"),
+    [
+        (OPENING - datetime.timedelta(microseconds=1), False),
+        (OPENING, False),
+        (OPENING + datetime.timedelta(days=14) - datetime.timedelta(microseconds=1), False),
+        (OPENING + datetime.timedelta(days=14), False),
+        (DURING, True),
+    ],
+)
+def test_the_round_statement_agrees_with_open_at_to_the_microsecond(offer, moment, suspended):
+    Round.objects.filter(pk=offer.round.pk).update(suspended=suspended)
+    is_open = Round.objects.open_at(moment).filter(pk=offer.round.pk).exists()
+    assert reserve(offer, now=moment) == ("reserved" if is_open else "round_closed")
+
+
+def test_the_budget_statement_takes_the_last_yen_and_not_one_more(db):
+    offer = make_offer(total_budget=5_000)
+    assert reserve(offer, units=5) == "reserved"
+    assert reserve(offer, units=6) == "budget_exhausted"
+
+
+def test_the_stock_statement_sells_the_last_unit_and_not_one_more(offer):
+    listing = offer.limited(stock_limit=4)
+    assert reserve(offer, listing=listing, units=4) == "reserved"
+    assert reserve(offer, listing=listing, units=5) == "sold_out"
+    Listing.objects.filter(pk=listing.pk).update(is_active=False)
+    assert reserve(offer, listing=listing, units=1) == "sold_out"
+
+
+def test_the_shop_round_statement_refuses_a_shop_no_longer_approved(offer):
+    assert reserve(offer) == "reserved"
+    type(offer.shop).objects.filter(pk=offer.shop.pk).update(status=ShopStatus.WITHDRAWN)
+    assert reserve(offer) == "shop_not_in_round"
