@@ -4,8 +4,10 @@
     MyPageUser      GET /mypage/             every body must hold its own marker and no other
     LoginUser       POST /accounts/login/    Argon2id supporters (the configured hasher)
     Pbkdf2LoginUser POST /accounts/login/    supporters whose stored hash is Django's PBKDF2
-    WaveUser        POST /orders/confirm/    the purchase wave at the opening second, then the
-                                             payment through the sandbox provider's card page
+    WaveUser        POST /orders/confirm/    the purchase wave at the opening second (after
+                                             reloading the round's public page until it opens)
+    PaymentUser     GET/POST, 3 requests     then paying each order the wave created, through
+                                             the sandbox provider's card page
 
 Environment: BENCH_DATA (the JSON from bench/setup_data.py), BENCH_RESULT (where the counters
 of this run are written at the end). Cookies are sent by hand on every request and the client's
@@ -71,6 +73,7 @@ def on_stop(**kwargs):
                 "outcomes": outcomes,
                 "findings": findings[:50],
                 "findings_total": len(findings),
+                "created_orders": created_orders,
             },
             f,
         )
@@ -178,16 +181,20 @@ class Pbkdf2LoginUser(LoginUser):
 NOT_OPEN = "まだ募集開始前です"
 BUDGET_GONE = "予算の上限に達したため"
 PERSON_CAP = "お一人様1期あたり"
-PAY = os.environ.get("BENCH_PAY", "1") == "1"
+ROUND_OPEN = "status-open"  # the round page's status badge once the round is open
+created_orders: list[list] = []  # [supporter index, order pay path], for the payment phase
 
 
 class WaveUser(SupporterUser):
-    """A supporter at 9:00: posts the confirmation form until it goes through, pays on the
-    sandbox provider's page, and applies again until their personal cap or the budget says no.
-    Then the next supporter takes this seat."""
+    """A supporter at 9:00: reloads the round's public page (served by the microcache) until
+    it says the round is open, then posts the confirmation form, again and again, until their
+    personal cap or the budget says no; then the next supporter takes this seat. Payment comes
+    after, in its own phase (PaymentUser): the card is typed on the provider's page, which
+    takes people longer than the budget lasts."""
 
     def on_start(self):
         self.person = next_person()
+        self.open = False
 
     def order_form(self) -> str:
         from urllib.parse import urlencode
@@ -206,6 +213,14 @@ class WaveUser(SupporterUser):
 
     @task
     def apply(self):
+        if not self.open:
+            page = self.send("GET", DATA["round_path"], name="wave: GET round page (public)")
+            if ROUND_OPEN in (page.text or ""):
+                self.open = True
+            else:
+                outcomes["round page: not open yet"] += 1
+                time.sleep(0.5)  # reloading, as people do before 9:00
+                return
         cookie = self.cookie(self.person)
         response = self.send(
             "POST",
@@ -217,8 +232,7 @@ class WaveUser(SupporterUser):
         status = response.status_code
         if status == 302 and "/pay/" in (response.headers.get("location") or ""):
             outcomes["order created"] += 1
-            if PAY:
-                self.pay(response.headers["location"], cookie)
+            created_orders.append([self.person["i"], response.headers["location"]])
             return
         if status != 200:
             outcomes[f"confirm answered {status}"] += 1
@@ -227,8 +241,9 @@ class WaveUser(SupporterUser):
         body = response.text
         check_markers(self.person, body, "confirmation page", must_show=True)
         if NOT_OPEN in body:
+            # The cached round page said open a moment before the round row did.
             outcomes["refused: not open yet"] += 1
-            time.sleep(0.25)  # reloading, as people do before 9:00
+            time.sleep(0.25)
         elif BUDGET_GONE in body:
             outcomes["refused: budget exhausted"] += 1
             time.sleep(1.0)
@@ -241,9 +256,24 @@ class WaveUser(SupporterUser):
             findings.append(f"wave: unexpected page for {self.person['i']}: {body[:0]}")
             self.person = next_person()
 
-    def pay(self, pay_url: str, cookie: str) -> None:
-        # Our site sends the browser to the provider's hosted card page...
-        to_provider = self.send("GET", pay_url, name="pay: GET order pay", cookie=cookie)
+
+_to_pay = iter(DATA.get("orders_to_pay", []))
+
+
+class PaymentUser(SupporterUser):
+    """After the wave: each order it created is paid through the sandbox provider's hosted
+    card page, as a browser does (our site -> provider -> signed return to our site)."""
+
+    @task
+    def pay_next(self):
+        try:
+            index, pay_path = next(_to_pay)
+        except StopIteration:
+            time.sleep(0.5)
+            return
+        person = PEOPLE[index]
+        cookie = self.cookie(person)
+        to_provider = self.send("GET", pay_path, name="pay: GET order pay", cookie=cookie)
         checkout = to_provider.headers.get("location") if to_provider.headers else None
         if to_provider.status_code != 302 or not checkout:
             outcomes["payment: no redirect to provider"] += 1
@@ -253,7 +283,7 @@ class WaveUser(SupporterUser):
 
         card = urlencode(
             {
-                "csrfmiddlewaretoken": self.person["csrf"],
+                "csrfmiddlewaretoken": person["csrf"],
                 "card_number": "4242424242424242",
                 "expiry": "12/30",
                 "cvc": "123",

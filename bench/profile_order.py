@@ -6,7 +6,9 @@ the benchmark's database (run `make bench` once first: it builds kaika_bench).
 For N supporters (default 200) it posts the confirmation form (`POST /orders/confirm/`,
 through the whole middleware stack with Django's test client, CSRF checks on) and then pays
 as the wave does (`GET /orders/<code>/pay/`, the sandbox card page, the signed return). It
-prints, per kind of request, the wall time, the process's CPU time and the SQL queries per
+prints, per kind of request, the wall time, the process's CPU time, the CPU time of the
+PostgreSQL backends of the bench database (read from /proc in clock ticks of 10 ms: an
+average over many requests) and the SQL queries per
 request, and with --profile the functions that took the most cumulative time (cProfile).
 
 The project's budget is raised and the round opened first, so that every POST creates an order
@@ -53,30 +55,53 @@ from projects.models import Listing, Project, Round  # noqa: E402
 from supporters.models import User  # noqa: E402
 
 
+def backend_cpu() -> float:
+    """CPU seconds so far of the PostgreSQL backends connected to this database (nothing
+    else uses the bench database while this runs)."""
+    import psutil
+
+    name = connection.settings_dict["NAME"]
+    total = 0.0
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if f" {name} " in " ".join(proc.info["cmdline"] or []):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
 class Tally:
     def __init__(self):
         self.wall = defaultdict(float)
         self.cpu = defaultdict(float)
+        self.db_cpu = defaultdict(float)
         self.queries = defaultdict(int)
         self.count = defaultdict(int)
 
     def run(self, name, call, *args):
+        db_cpu = backend_cpu()
         with CaptureQueriesContext(connection) as queries:
             cpu, wall = time.process_time(), time.perf_counter()
             response = call(*args)
             self.cpu[name] += time.process_time() - cpu
             self.wall[name] += time.perf_counter() - wall
+        self.db_cpu[name] += backend_cpu() - db_cpu
         self.queries[name] += len(queries)
         self.count[name] += 1
         return response
 
     def print(self):
-        print(f"{'request':<28}{'n':>6}{'wall ms':>10}{'CPU ms':>10}{'queries':>10}")
+        print(
+            f"{'request':<28}{'n':>6}{'wall ms':>10}{'CPU ms':>10}{'PG CPU ms':>11}{'queries':>9}"
+        )
         for name in self.count:
             n = self.count[name]
             print(
                 f"{name:<28}{n:>6}{self.wall[name] / n * 1000:>10.2f}"
-                f"{self.cpu[name] / n * 1000:>10.2f}{self.queries[name] / n:>10.1f}"
+                f"{self.cpu[name] / n * 1000:>10.2f}{self.db_cpu[name] / n * 1000:>11.2f}"
+                f"{self.queries[name] / n:>9.1f}"
             )
 
 

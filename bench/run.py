@@ -45,6 +45,9 @@ WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
 PAGE_USERS = int(os.environ.get("BENCH_PAGE_USERS", "64"))
 LOGIN_USERS = int(os.environ.get("BENCH_LOGIN_USERS_CONCURRENT", "16"))
+PAY_USERS = int(os.environ.get("BENCH_PAY_USERS", "32"))
+# Which phases run (an experiment may run only the wave: BENCH_PHASES=wave BENCH_WRITE_DOCS=0).
+PHASES = set(os.environ.get("BENCH_PHASES", "pages,users,logins,wave").split(","))
 
 
 def log(message: str) -> None:
@@ -475,87 +478,151 @@ def main() -> int:
         results["home_bytes"] = len(home)
 
         endpoints = results["endpoints"] = {}
-        lo, hi = min(dataset["shop_ids"]), max(dataset["shop_ids"])
-        endpoints["static"] = wrk(
-            stack, "static file (home size)", f"{host}/static/bench/home-size.html"
-        )
-        endpoints["home"] = wrk(stack, "home", f"{host}/")
-        endpoints["shop_list"] = wrk(stack, "shop list", f"{host}/shops/")
-        # The shops people open at 9:00 are a few popular ones, and then everything else.
-        endpoints["shop_popular"] = wrk(
-            stack,
-            "shop page (100 popular shops)",
-            f"{host}/shops/",
-            str(lo),
-            str(lo + 99),
-            "/shops/",
-        )
-        endpoints["shop_detail"] = wrk(
-            stack,
-            "shop page (3,200 shops at random)",
-            f"{host}/shops/",
-            str(lo),
-            str(hi),
-            "/shops/",
-        )
-        stack.alive()
-
-        bare = locust(stack, "bare", "BareUser", PAGE_USERS, PHASE_SECONDS, host, data)
-        endpoints["bare"] = endpoint_figures(bare, "bare view")
-        mypage = locust(stack, "mypage", "MyPageUser", PAGE_USERS, PHASE_SECONDS, host, data)
-        endpoints["mypage"] = endpoint_figures(mypage, "My page")
-        stack.alive()
-
-        logins = {}
-        for key, user_class in (("argon2", "LoginUser"), ("pbkdf2", "Pbkdf2LoginUser")):
-            run = locust(stack, f"login-{key}", user_class, LOGIN_USERS, PHASE_SECONDS, host, data)
-            name = run["raw"]["times"] and next(iter(run["raw"]["times"]))
-            figures = endpoint_figures(run, name) if name else {"rps": 0.0}
-            ok = sum(v for k, v in run["raw"]["outcomes"].items() if k.endswith("logged in"))
-            figures["logins_per_second"] = ok * figures["rps"] / max(figures["requests"], 1)
-            figures["outcomes"] = run["raw"]["outcomes"]
-            logins[key] = endpoints[f"login_{key}"] = figures
-        stack.alive()
-
-        # The wave: supporters start posting; the round opens OPENS_AFTER seconds later.
-        opened = {}
-
-        def open_round(process):
-            time.sleep(1.0)  # locust has spawned its users and they are polling
-            with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
-                row = conn.execute(
-                    "UPDATE projects_round SET opens_at = now() + make_interval(secs => %s) "
-                    "WHERE id = %s RETURNING opens_at",
-                    [OPENS_AFTER, dataset["round_id"]],
-                ).fetchone()
-            opened["at"] = row[0]
-            log(f"round opens at {row[0].isoformat()}")
-            # The serving processes' CPU, sampled every half second while the wave runs: the
-            # CPU per order is then taken over the buying window only (from the opening to
-            # the last order), not over the polling before it or the refusals after it.
-            samples = []
-            while process.poll() is None:
-                totals: dict[str, float] = {}
-                for group, seconds in server_cpu(stack).values():
-                    totals[group] = totals.get(group, 0.0) + seconds
-                samples.append((time.time(), totals))
-                time.sleep(0.5)
-            return samples
-
-        wave = locust(
-            stack, "wave", "WaveUser", WAVE_USERS, WAVE_SECONDS, host, data, during=open_round
-        )
-        stack.alive()
+        checked_runs = []  # the locust runs whose bodies were checked for leaks
+        if "pages" in PHASES:
+            anonymous_pages(stack, host, dataset, endpoints, results)
+        if "users" in PHASES:
+            bare = locust(stack, "bare", "BareUser", PAGE_USERS, PHASE_SECONDS, host, data)
+            endpoints["bare"] = endpoint_figures(bare, "bare view")
+            mypage = locust(stack, "mypage", "MyPageUser", PAGE_USERS, PHASE_SECONDS, host, data)
+            endpoints["mypage"] = endpoint_figures(mypage, "My page")
+            stack.alive()
+            checked_runs += [bare, mypage]
+        if "logins" in PHASES:
+            login_phases(stack, host, data, endpoints)
+        if "wave" in PHASES:
+            wave, opened = wave_phase(stack, env, host, data, dataset)
+            checked_runs.append(wave)
+            # Each order the wave created is paid, through the provider's card page.
+            orders = wave["raw"]["created_orders"]
+            pay_data = STATE / "data-pay.json"
+            pay_data.write_text(json.dumps({**dataset, "orders_to_pay": orders}))
+            payments = locust(
+                stack, "pay", "PaymentUser", PAY_USERS, PHASE_SECONDS * 2, host, pay_data
+            )
     finally:
         stack.stop()
 
+    if "wave" in PHASES:
+        wave_results(results, env, endpoints, wave, opened, payments)
+    results["leaks"] = {
+        "total": sum(r["raw"]["findings_total"] for r in checked_runs),
+        "findings": [f for r in checked_runs for f in r["raw"]["findings"]][:20],
+        "outcomes": {k: v for r in checked_runs for k, v in r["raw"]["outcomes"].items()},
+    }
+    results["load_after"] = loadavg()
+    (STATE / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    log(f"results in {STATE / 'results.json'}")
+
+    if os.environ.get("BENCH_WRITE_DOCS", "1") == "1":  # 0: an experiment, figures in .bench only
+        from bench import report
+
+        report.write(results)
+    return 0
+
+
+def anonymous_pages(stack, host: str, dataset: dict, endpoints: dict, results: dict) -> None:
+    lo, hi = min(dataset["shop_ids"]), max(dataset["shop_ids"])
+    endpoints["static"] = wrk(
+        stack, "static file (home size)", f"{host}/static/bench/home-size.html"
+    )
+    endpoints["home"] = wrk(stack, "home", f"{host}/")
+    endpoints["shop_list"] = wrk(stack, "shop list", f"{host}/shops/")
+    # The shops people open at 9:00 are a few popular ones, and then everything else.
+    endpoints["shop_popular"] = wrk(
+        stack,
+        "shop page (100 popular shops)",
+        f"{host}/shops/",
+        str(lo),
+        str(lo + 99),
+        "/shops/",
+    )
+    # Every shop page once, one after the other with 4 clients: what a page costs when
+    # nobody has asked for it yet (each request renders it). Before 9:00 people browse the
+    # shops, so at 9:00 every page has a copy, refreshed in the background (nginx serves
+    # the previous copy while one request updates it).
+    results["shop_warmup"] = warm_shop_pages(stack, host, dataset["shop_ids"])
+    endpoints["shop_detail"] = wrk(
+        stack,
+        "shop page (3,200 shops at random)",
+        f"{host}/shops/",
+        str(lo),
+        str(hi),
+        "/shops/",
+    )
+    stack.alive()
+
+
+def warm_shop_pages(stack, host: str, shop_ids: list[int]) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
+    log(f"shop pages, first visit of each of {len(shop_ids):,}: 4 clients")
+    with Measured(stack) as cpu:
+        started = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            sizes = list(pool.map(lambda i: len(fetch(f"{host}/shops/{i}/")), shop_ids))
+        seconds = time.monotonic() - started
+    figures = {"pages": len(sizes), "seconds": round(seconds, 1), **cpu.figures()}
+    figures["pages_per_second"] = len(sizes) / seconds
+    log(f"  {figures['pages_per_second']:.0f} pages/s")
+    return figures
+
+
+def login_phases(stack, host: str, data: Path, endpoints: dict) -> None:
+    logins = {}
+    for key, user_class in (("argon2", "LoginUser"), ("pbkdf2", "Pbkdf2LoginUser")):
+        run = locust(stack, f"login-{key}", user_class, LOGIN_USERS, PHASE_SECONDS, host, data)
+        name = run["raw"]["times"] and next(iter(run["raw"]["times"]))
+        figures = endpoint_figures(run, name) if name else {"rps": 0.0}
+        ok = sum(v for k, v in run["raw"]["outcomes"].items() if k.endswith("logged in"))
+        figures["logins_per_second"] = ok * figures["rps"] / max(figures["requests"], 1)
+        figures["outcomes"] = run["raw"]["outcomes"]
+        logins[key] = endpoints[f"login_{key}"] = figures
+    stack.alive()
+
+
+def wave_phase(stack, env: dict, host: str, data: Path, dataset: dict) -> tuple[dict, dict]:
+    """Supporters reload the round page; the round opens OPENS_AFTER seconds later."""
+    opened = {}
+
+    def open_round(process):
+        time.sleep(1.0)  # locust has spawned its users and they are polling
+        with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+            row = conn.execute(
+                "UPDATE projects_round SET opens_at = now() + make_interval(secs => %s) "
+                "WHERE id = %s RETURNING opens_at",
+                [OPENS_AFTER, dataset["round_id"]],
+            ).fetchone()
+        opened["at"] = row[0]
+        log(f"round opens at {row[0].isoformat()}")
+        # The serving processes' CPU, sampled every half second while the wave runs: the
+        # CPU per order is then taken over the buying window only (from the opening to
+        # the last order), not over the polling before it or the refusals after it.
+        samples = []
+        while process.poll() is None:
+            totals: dict[str, float] = {}
+            for group, seconds in server_cpu(stack).values():
+                totals[group] = totals.get(group, 0.0) + seconds
+            samples.append((time.time(), totals))
+            time.sleep(0.5)
+        return samples
+
+    wave = locust(
+        stack, "wave", "WaveUser", WAVE_USERS, WAVE_SECONDS, host, data, during=open_round
+    )
+    stack.alive()
+    return wave, opened
+
+
+def wave_results(results, env, endpoints, wave, opened, payments) -> None:
     checks = django_json(env, "bench.check_db", opened["at"].isoformat())
     results["database"] = checks
     opened_ts = opened["at"].timestamp()
+    endpoints["wave_round_page"] = endpoint_figures(wave, "wave: GET round page (public)")
     endpoints["wave_confirm"] = endpoint_figures(wave, "wave: POST confirm")
     for name in ("pay: GET order pay", "pay: POST sandbox card", "pay: GET return"):
-        if wave["raw"]["times"].get(name):
-            endpoints[name] = endpoint_figures(wave, name)
+        if payments["raw"]["times"].get(name):
+            endpoints[name] = endpoint_figures(payments, name)
     results["wave"] = {
         "opened_at": opened["at"].isoformat(),
         "window_cpu": cpu_in_window(
@@ -567,20 +634,18 @@ def main() -> int:
             round(t - opened_ts, 3) for t in wave["raw"]["finished"].get("wave: POST confirm", [])
         ],
     }
-    results["leaks"] = {
-        "total": sum(r["raw"]["findings_total"] for r in (bare, mypage, wave)),
-        "findings": [f for r in (bare, mypage, wave) for f in r["raw"]["findings"]][:20],
-        "outcomes": {**bare["raw"]["outcomes"], **mypage["raw"]["outcomes"]},
+    paid = payments["raw"]["outcomes"].get("order paid", 0)
+    finished = [t for times in payments["raw"]["finished"].values() for t in times]
+    span = (max(finished) - payments["raw"]["started_at"]) if finished else 0
+    results["payments"] = {
+        "users": payments["users"],
+        "orders": len(wave["raw"]["created_orders"]),
+        "paid": paid,
+        "seconds": round(span, 1),
+        "payments_per_second": paid / span if span else 0.0,
+        "outcomes": payments["raw"]["outcomes"],
+        "cpu": payments["cpu"],
     }
-    results["load_after"] = loadavg()
-    (STATE / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    log(f"results in {STATE / 'results.json'}")
-
-    if os.environ.get("BENCH_WRITE_DOCS", "1") == "1":  # 0: an experiment, figures in .bench only
-        from bench import report
-
-        report.write(results)
-    return 0
 
 
 if __name__ == "__main__":

@@ -292,6 +292,11 @@ KAIKA_INQUIRY_RATE_LIMITS = {
 # How long a pending order holds its share of the budget, stock and personal allowance before
 # it is released (by `manage.py expire_orders`, or lazily when a cap is hit).
 KAIKA_ORDER_RESERVATION_MINUTES = int(os.environ.get("ORDER_RESERVATION_MINUTES", "15"))
+# A reservation's transaction commits without waiting for the disk flush (PostgreSQL's
+# synchronous_commit = off, for that transaction only): at 9:00 the hot rows' locks are then
+# held for microseconds, not a flush each. A PostgreSQL crash may lose the last fraction of a
+# second of reservations, whole. See purchases/services.py and docs/operations.md.
+KAIKA_ORDER_ASYNC_COMMIT = env_bool("ORDER_ASYNC_COMMIT", True)
 # The payment provider (purchases.payments). The built-in sandbox accepts only test cards,
 # which in production would mean free tickets: with DEBUG off it must be named explicitly.
 KAIKA_PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "")

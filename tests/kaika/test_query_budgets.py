@@ -84,12 +84,13 @@ def test_posting_the_confirmation_creates_the_order_in_a_fixed_number_of_queries
     user_client.get(reverse("supporters:mypage"))
     for expected_orders in (1, 2):
         fields = form_fields(user_client.get(confirm_url(live_offer, 1)).content.decode())
-        # The 9:00 path: user, verified email; BEGIN (a savepoint in this test), the
-        # supporter's row lock, the rows the checks need (the listing with its shop and
-        # project; the round; whether both are in the round; the supporter's totals), the 4
-        # conditional UPDATEs (listing, shop round, round, project), the order INSERT, COMMIT
-        # (a savepoint release here). The page's own rows are read only on a refusal.
-        with django_assert_num_queries(14):
+        # The 9:00 path: user, verified email; BEGIN (a savepoint in this test), the commit
+        # made asynchronous (SET LOCAL synchronous_commit), the supporter's row lock, the
+        # rows the checks need (the listing with its shop and project; the round; whether
+        # both are in the round; the supporter's totals), the 4 conditional UPDATEs
+        # (listing, shop round, round, project), the order INSERT, COMMIT (a savepoint
+        # release here). The page's own rows are read only on a refusal.
+        with django_assert_num_queries(15):
             response = user_client.post(reverse("purchases:order_confirm"), fields)
         assert response.status_code == 302
         assert re.search(r"/orders/K-\w+/pay/$", response["Location"])

@@ -298,3 +298,26 @@ def test_the_shop_round_statement_refuses_a_shop_no_longer_approved(offer):
     assert reserve(offer) == "reserved"
     type(offer.shop).objects.filter(pk=offer.shop.pk).update(status=ShopStatus.WITHDRAWN)
     assert reserve(offer) == "shop_not_in_round"
+
+
+def test_a_reservation_commits_without_waiting_for_the_disk_and_a_payment_waits(
+    offer, user, settings
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from purchases.services import PaymentResult, payment_record
+
+    with CaptureQueriesContext(connection) as reservation:
+        order = buy(offer, user)
+    assert any("synchronous_commit" in q["sql"] for q in reservation.captured_queries)
+    with CaptureQueriesContext(connection) as payment:
+        payment_record(
+            result=PaymentResult(order.code, "sbx_1", order.amount, True, DURING), now=DURING
+        )
+    assert not any("synchronous_commit" in q["sql"] for q in payment.captured_queries)
+
+    settings.KAIKA_ORDER_ASYNC_COMMIT = False
+    with CaptureQueriesContext(connection) as durable:
+        buy(offer, make_user())
+    assert not any("synchronous_commit" in q["sql"] for q in durable.captured_queries)
