@@ -98,6 +98,19 @@ def test_the_shipped_nginx_serves_only_images_from_the_media_root(tmp_path):
     assert "return 404;" in rest
 
 
+def test_production_settings_never_read_the_purchase_lock_switch():
+    # Only the test settings may switch the locks off (tests/front/settings_unlocked.py for
+    # the live races' negative control); no environment variable can reach it in production.
+    for path in (BASE_DIR / "kaika").glob("settings*.py"):
+        text = path.read_text()
+        assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True" not in text, path
+        if path.name == "settings.py":
+            assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS" not in text
+    unlocked = (BASE_DIR / "tests" / "front" / "settings_unlocked.py").read_text()
+    assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True" in unlocked
+    assert "os." not in unlocked
+
+
 def test_no_file_in_deploy_ignores_the_application_headers():
     for path in (BASE_DIR / "deploy").rglob("*"):
         if path.is_file() and path.suffix in {".template", ".conf", ".py", ""}:
