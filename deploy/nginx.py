@@ -2,7 +2,8 @@
 
 nginx is never the system service here: it runs as `nginx -p DIR -c DIR/nginx.conf` with every
 pid, log, temporary and cache path inside DIR, listening on loopback only. `make serve`
-(deploy/serve.py) and the live leak test (tests/front/) both start it through this module.
+(deploy/serve.py) and the live tests (tests/front/) start it through this module, the live
+tests with two app nodes as its upstreams.
 """
 
 import os
@@ -34,10 +35,15 @@ def render(
     listen: str,
     upstreams: Sequence[str],
     static_root: Path,
+    media_root: Path | None = None,
     session_cookie: str = "sessionid",
     template: Path = TEMPLATE,
 ) -> str:
-    """The configuration text: `template` with its @NAME@ placeholders filled in."""
+    """The configuration text: `template` with its @NAME@ placeholders filled in.
+
+    `media_root` is the app's MEDIA_ROOT (uploaded photos, served at /media/). Without one,
+    /media/ points at a directory inside the prefix that nothing writes to: every photo is a
+    404."""
     if not COOKIE_NAME_RE.match(session_cookie):
         raise ValueError(f"{session_cookie!r} cannot be used as an nginx $cookie_ variable")
     if not upstreams:
@@ -52,6 +58,7 @@ def render(
             f"        server {_loopback(upstream)};" for upstream in upstreams
         ),
         "STATIC_ROOT": str(static_root).rstrip("/"),
+        "MEDIA_ROOT": str(media_root or prefix / "no-media").rstrip("/"),
         "SESSION_COOKIE": session_cookie,
     }
 

@@ -1,7 +1,7 @@
 """`make serve`: the production stack on this machine, on loopback only.
 
-    nginx (microcache, static files)  http://127.0.0.1:8080   SERVE_PORT
-      -> gunicorn (gthread)           127.0.0.1:8081          APP_PORT
+    nginx (microcache, /static/, /media/)  http://127.0.0.1:8080   SERVE_PORT
+      -> gunicorn (gthread)                127.0.0.1:8081          APP_PORT
          -> PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)
     + the task worker (`manage.py db_worker`) that sends the emails
 
@@ -51,6 +51,8 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
     # A local run of the production stack: test cards only.
     env.setdefault("PAYMENT_GATEWAY", "purchases.payments.SandboxGateway")
     env.setdefault("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
+    # Uploaded photos: written by gunicorn, served by nginx at /media/ from the same directory.
+    env.setdefault("MEDIA_ROOT", str(BASE_DIR / "media"))
     env.setdefault("SECRET_KEY", secret_key())
     if not env.get("SMTP_HOST"):
         env.setdefault("MAIL_BACKEND", "console")
@@ -123,6 +125,7 @@ def main() -> int:
     ensure_database(env["DATABASE_URL"])
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "-v", "0")
+    Path(env["MEDIA_ROOT"]).mkdir(parents=True, exist_ok=True)
     if env.get("KAIKA_ALLOW_DEMO_DATA", "").lower() in {"1", "true", "yes", "on"}:
         manage(env, "seed_demo")
 
@@ -131,6 +134,7 @@ def main() -> int:
         listen=f"127.0.0.1:{serve_port}",
         upstreams=[env["GUNICORN_BIND"]],
         static_root=Path(env["STATIC_ROOT"]),
+        media_root=Path(env["MEDIA_ROOT"]),
     )
     nginx.check(config)
 

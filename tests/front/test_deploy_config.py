@@ -29,8 +29,9 @@ def rendered(tmp_path, template=nginx.TEMPLATE) -> str:
     return nginx.render(
         prefix=tmp_path,
         listen="127.0.0.1:8080",
-        upstreams=["127.0.0.1:8081"],
+        upstreams=["127.0.0.1:8081", "127.0.0.1:8082"],
         static_root=tmp_path / "static",
+        media_root=tmp_path / "media",
         template=template,
     )
 
@@ -69,6 +70,47 @@ def test_the_shipped_nginx_microcaches_with_a_lock_and_tells_what_it_did(tmp_pat
         assert expected in config
 
 
+def test_the_shipped_nginx_spreads_requests_over_every_app_node_on_kept_alive_connections(
+    tmp_path,
+):
+    config = directives(rendered(tmp_path))
+    upstream = re.search(r"upstream kaika_app \{(.*?)\}", config, re.S).group(1)
+    assert re.findall(r"^\s*server (\S+);", upstream, re.M) == ["127.0.0.1:8081", "127.0.0.1:8082"]
+    # Round robin: no ip_hash or hash (sticky) and no node held back as a backup.
+    assert not re.search(r"\b(ip_hash|hash|backup|down)\b", upstream)
+    assert re.search(r"^\s*keepalive \d+;", upstream, re.M)
+    # Without HTTP/1.1 and an empty Connection header nginx closes every upstream connection.
+    assert "proxy_http_version 1.1;" in config
+    assert 'proxy_set_header Connection "";' in config
+
+
+def test_the_shipped_nginx_serves_only_images_from_the_media_root(tmp_path):
+    config = directives(rendered(tmp_path))
+    media = re.search(r"location ~ (\S+) \{(.*?)\}", config, re.S)
+    pattern, block = media.groups()
+    assert pattern == r"^/media/(.+\.(?:jpg|jpeg|png|webp))$"
+    assert f"alias {tmp_path}/media/$1;" in block
+    assert "add_header X-Content-Type-Options nosniff always;" in block
+    assert 'add_header Cache-Control "public, max-age=86400";' in block
+    assert "autoindex on" not in config
+    # Everything else under /media/ stops at nginx: never the app, never a listing.
+    rest = re.search(r"location /media/ \{(.*?)\}", config, re.S).group(1)
+    assert "return 404;" in rest
+
+
+def test_production_settings_never_read_the_purchase_lock_switch():
+    # Only the test settings may switch the locks off (tests/front/settings_unlocked.py for
+    # the live races' negative control); no environment variable can reach it in production.
+    for path in (BASE_DIR / "kaika").glob("settings*.py"):
+        text = path.read_text()
+        assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True" not in text, path
+        if path.name == "settings.py":
+            assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS" not in text
+    unlocked = (BASE_DIR / "tests" / "front" / "settings_unlocked.py").read_text()
+    assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True" in unlocked
+    assert "os." not in unlocked
+
+
 def test_no_file_in_deploy_ignores_the_application_headers():
     for path in (BASE_DIR / "deploy").rglob("*"):
         if path.is_file() and path.suffix in {".template", ".conf", ".py", ""}:
@@ -92,8 +134,9 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path, template):
     config = nginx.write_config(
         tmp_path,
         listen="127.0.0.1:8080",
-        upstreams=["127.0.0.1:8081"],
+        upstreams=["127.0.0.1:8081", "127.0.0.1:8082"],
         static_root=tmp_path / "static",
+        media_root=tmp_path / "media",
         template=template,
     )
     nginx.check(config)

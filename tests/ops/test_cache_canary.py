@@ -21,7 +21,8 @@ def test_the_canary_only_talks_to_a_front_on_this_host():
 @pytest.mark.nginx
 @pytest.mark.django_db(transaction=True)
 def test_the_canary_passes_the_projects_nginx_and_fails_the_2021_one(tmp_path):
-    with fronts(tmp_path) as (good_port, bad_port):
+    with fronts(tmp_path) as stack:
+        good_port, bad_port = stack.port, stack.kaika_2021_port
         out = io.StringIO()
         call_command("cache_canary", "--base-url", f"http://127.0.0.1:{good_port}", stdout=out)
         assert "PASS" in out.getvalue()
