@@ -196,6 +196,7 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
         CACHE_KEY_PREFIX="kaika-bench",
         SECRET_KEY=os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
         STATIC_ROOT=str(STATE / "static"),
+        MEDIA_ROOT=str(STATE / "media"),
         MAIL_BACKEND="file",
         MAIL_FILE_PATH=str(STATE / "mail"),
         KAIKA_BENCH="true",
@@ -231,6 +232,7 @@ class Stack:
             listen=f"127.0.0.1:{self.serve_port}",
             upstreams=[self.env["GUNICORN_BIND"]],
             static_root=Path(self.env["STATIC_ROOT"]),
+            media_root=Path(self.env["MEDIA_ROOT"]),
         )
         nginx.check(config)
 
