@@ -21,7 +21,7 @@ import time
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -237,24 +237,16 @@ def _check_limits(supporter: User, listing_id: int, round_id: int, units: int, n
     amount = units * listing.unit_price
     if amount > project.max_per_application:
         raise PurchaseError("over_application_max", max=_yen(project.max_per_application))
-    # What the supporter holds now, of this listing and in this round: one query.
-    held = (
-        Order.objects.live_at(now)
-        .filter(supporter=supporter)
-        .aggregate(
-            units=Sum("units", filter=Q(listing_id=listing.pk), default=0),
-            amount=Sum("amount", filter=Q(round_id=round_.pk), default=0),
-        )
-    )
-    if listing.per_person_limit is not None and held["units"] + units > listing.per_person_limit:
+    held_units, held_amount = _held_by(supporter, listing.pk, round_.pk, now)
+    if listing.per_person_limit is not None and held_units + units > listing.per_person_limit:
         raise PurchaseError(
-            "over_listing_person_limit", limit=listing.per_person_limit, held=held["units"]
+            "over_listing_person_limit", limit=listing.per_person_limit, held=held_units
         )
-    if held["amount"] + amount > project.max_per_person_per_round:
+    if held_amount + amount > project.max_per_person_per_round:
         raise PurchaseError(
             "over_person_round_max",
             max=_yen(project.max_per_person_per_round),
-            held=_yen(held["amount"]),
+            held=_yen(held_amount),
         )
     # Early answers on figures read a moment ago; the conditional UPDATEs have the last word.
     if amount > project.budget_remaining:
@@ -262,6 +254,25 @@ def _check_limits(supporter: User, listing_id: int, round_id: int, units: int, n
     if listing.remaining_stock is not None and units > listing.remaining_stock:
         raise PurchaseError("sold_out")
     return listing, round_, amount
+
+
+def _held_by(supporter: User, listing_id: int, round_id: int, now) -> tuple[int, int]:
+    """What the supporter holds at `now` (Order.objects.live_at): units of this listing, and
+    yen in this round. One statement, written out like the UPDATEs below."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _HELD_BY,
+            [
+                listing_id,
+                round_id,
+                supporter.pk,
+                OrderStatus.PAID,
+                OrderStatus.PENDING,
+                connection.ops.adapt_datetimefield_value(now),
+            ],
+        )
+        units, amount = cursor.fetchone()
+    return int(units), int(amount)
 
 
 def order_check(
@@ -320,10 +331,11 @@ def _conditional_update(statement: str, params: list) -> bool:
         return cursor.rowcount == 1
 
 
-# The 9:00 statements, written out: the ORM spent 0.4-0.9 ms of CPU building each of them,
-# on every order, against 0.1 ms for these (bench/profile_order.py, docs/benchmarks.md).
-# Plain SQL that PostgreSQL and SQLite both run; each names its cap in its WHERE clause. The
-# table names are the models' (tests/purchases/test_limits.py checks they still are).
+# The 9:00 statements, written out: the ORM spent 0.4-0.9 ms of CPU building each of them
+# (0.95 ms for the holdings), on every order, against 0.1 ms for these
+# (bench/profile_order.py, docs/benchmarks.md). Plain SQL that PostgreSQL and SQLite both
+# run; each names its cap in its WHERE clause. The table names are the models'
+# (tests/purchases/test_limits.py checks they still are).
 _RESERVE_LISTING = """
     UPDATE projects_listing SET units_sold = units_sold + %s
     WHERE id = %s AND is_active AND (stock_limit IS NULL OR stock_limit >= units_sold + %s)"""
@@ -345,7 +357,15 @@ _OFFER_FACTS = """
       EXISTS (SELECT 1 FROM projects_shopround WHERE shop_id = %s AND round_id = %s),
       EXISTS (SELECT 1 FROM projects_listing_rounds WHERE listing_id = %s AND round_id = %s)
         OR NOT EXISTS (SELECT 1 FROM projects_listing_rounds WHERE listing_id = %s)"""
+# Order.objects.live_at(now), as SQL: paid, or pending and not yet expired.
+_HELD_BY = """
+    SELECT
+      COALESCE(SUM(CASE WHEN listing_id = %s THEN units ELSE 0 END), 0),
+      COALESCE(SUM(CASE WHEN round_id = %s THEN amount ELSE 0 END), 0)
+    FROM purchases_order
+    WHERE supporter_id = %s AND (status = %s OR (status = %s AND expires_at > %s))"""
 SQL_TABLES = {
+    "purchases_order": Order,
     "projects_listing": Listing,
     "projects_shopround": ShopRound,
     "projects_shop": Shop,

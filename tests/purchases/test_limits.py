@@ -321,3 +321,55 @@ def test_a_reservation_commits_without_waiting_for_the_disk_and_a_payment_waits(
     with CaptureQueriesContext(connection) as durable:
         buy(offer, make_user())
     assert not any("synchronous_commit" in q["sql"] for q in durable.captured_queries)
+
+
+def test_the_holdings_statement_counts_exactly_what_live_at_counts(offer, user):
+    """Every status, and a pending order on each side of its expiry, in two rounds and two
+    listings: the written-out sum agrees with the ORM's Order.objects.live_at."""
+    from django.db.models import Q, Sum
+
+    from purchases.services import _held_by
+
+    other_listing = offer.limited()
+    later = Round.objects.create(
+        project=offer.project,
+        number=2,
+        shop_applications_close_at=OPENING,
+        opens_at=OPENING + datetime.timedelta(days=60),
+        closes_at=OPENING + datetime.timedelta(days=70),
+        usage_starts_on=datetime.date(2032, 1, 1),
+        usage_ends_on=datetime.date(2032, 3, 1),
+    )
+    units = iter(range(1, 1000))
+    for status in OrderStatus.values:
+        for listing in (offer.standard, other_listing):
+            for round_ in (offer.round, later):
+                for expires in (DURING - SECOND, DURING, DURING + SECOND):
+                    n = next(units)
+                    Order.objects.create(
+                        supporter=user,
+                        project=offer.project,
+                        round=round_,
+                        shop=offer.shop,
+                        listing=listing,
+                        units=n,
+                        unit_price=1000,
+                        amount=n * 1000,
+                        tickets_value=n * 1500,
+                        status=status,
+                        idempotency_key=f"held-{n:04d}-{status}",
+                        created_at=OPENING,
+                        expires_at=expires,
+                    )
+    someone_else = buy(offer, make_user(), units=7)
+    assert someone_else.supporter_id != user.pk
+    live = Order.objects.live_at(DURING).filter(supporter=user)
+    expected = live.aggregate(
+        units=Sum("units", filter=Q(listing=offer.standard), default=0),
+        amount=Sum("amount", filter=Q(round=offer.round), default=0),
+    )
+    assert expected["units"] and expected["amount"]
+    assert _held_by(user, offer.standard.pk, offer.round.pk, DURING) == (
+        expected["units"],
+        expected["amount"],
+    )
