@@ -215,6 +215,7 @@ def measured_section(r: dict) -> str:
     wave_ms = sum(window.get("cpu_s", {}).values()) * 1000 / max(db["orders"], 1)
     warm = r.get("shop_warmup") or {}
     warm_ms = sum(warm.get("server_cpu_s", {}).values()) * 1000 / max(warm.get("pages", 0), 1)
+    e_any = r["endpoints"].get("shop_detail", {}).get("rps", 0)
     pay = r.get("payments") or {}
     pay_ms = (
         sum(pay.get("cpu", {}).get("server_cpu_s", {}).values()) * 1000 / max(pay.get("paid", 0), 1)
@@ -252,12 +253,13 @@ does not depend on what else the machine was running.
 
 Every one of the {warm.get("pages", 0):,} shop pages was first asked for once, by 4 clients
 one page after the other: {warm.get("pages_per_second", 0):,.0f} pages/s, {warm_ms:.1f} ms of server CPU
-per page (each request renders its page: nothing was cached yet). That is the cost of a page
-nobody has asked for in the last 10 minutes (the microcache's `inactive` time). After that,
-the random phase above asks for any of them: each page has a copy, nginx serves it and
-refreshes it in the background at most once a second (`proxy_cache_use_stale updating`,
-`proxy_cache_background_update`), so a rarely asked page may be shown as it was up to a few
-minutes before (figures only; the confirmation page always checks live).
+per page (each request renders its page). Then the random phase above: every page has a copy
+in the microcache, but at this load each is asked for about every {warm.get("pages", 0) / max(e_any, 1):.0f} s
+and its copy is then older than its 1-second shared lifetime (`s-maxage=1`), so each request
+starts a refresh. nginx answers with the previous copy at once (`STALE`) but keeps that client
+connection until the refresh is done (`proxy_cache_background_update`), so the clients go at the
+rate Django renders pages. A page asked for less than once a second cannot be served at the
+static file's rate with a 1-second lifetime; popular pages can (the phase before).
 
 ### Purchase wave
 

@@ -227,6 +227,9 @@ class Stack:
 
     def start(self) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
+        # The database was rebuilt: a previous run's copies of its pages (same URLs) must not
+        # be served, not even once as stale.
+        shutil.rmtree(STATE / "nginx" / "cache", ignore_errors=True)
         config = nginx.write_config(
             STATE / "nginx",
             listen=f"127.0.0.1:{self.serve_port}",
