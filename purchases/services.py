@@ -213,17 +213,60 @@ def _commit_without_waiting_for_the_disk() -> None:
 def _fresh_offer(listing_id: int, round_id: int) -> tuple[Listing, Round]:
     """The listing with its shop and project, and the round, as they are now; and, on the
     listing, whether the shop takes part in the round (`shop_in_round`) and whether the
-    listing is on sale in it (`offered`). Raises PurchaseError if either id is unknown."""
-    listing = Listing.objects.select_related("shop__project").filter(pk=listing_id).first()
-    round_ = Round.objects.filter(pk=round_id).first()
-    if listing is None or round_ is None:
-        raise PurchaseError("invalid_request")
+    listing is on sale in it (`offered`). One statement (_OFFER): the ORM took 1.7 ms of
+    CPU to build the three it needed. Raises PurchaseError if either id is unknown."""
     with connection.cursor() as cursor:
-        cursor.execute(_OFFER_FACTS, [listing.shop_id, round_id, listing.pk, round_id, listing.pk])
-        in_round, on_sale_in_round = cursor.fetchone()
+        cursor.execute(_OFFER, [round_id, listing_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise PurchaseError("invalid_request")
+    values = iter(row)
+    listing, shop, project, round_ = (
+        model.from_db(connection.alias, names, [_from_db(next(values), f) for f in fields])
+        for model, names, fields in _OFFER_MODELS
+    )
+    in_round, on_sale_in_round = next(values), next(values)
+    shop.project = project
+    listing.shop = shop
     listing.shop_in_round = bool(in_round)
     listing.offered = listing.is_active and bool(on_sale_in_round)
     return listing, round_
+
+
+def _from_db(value, field):
+    """A column's value as the ORM would hand it over (SQLite returns datetimes as text and
+    booleans as integers; the backend's and the field's converters turn them back)."""
+    column = field.get_col(field.model._meta.db_table)
+    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
+        connection
+    ):
+        value = converter(value, column, connection)
+    return value
+
+
+def _offer_statement() -> tuple[str, list]:
+    """_OFFER and the models it reads, in order: every concrete column of the listing, its
+    shop, the shop's project and the round (so no attribute is left to load later), then the
+    two facts about the round. Built once, from the models' own metadata."""
+    tables = [(Listing, "l"), (Shop, "s"), (Project, "p"), (Round, "r")]
+    columns, models = [], []
+    for model, alias in tables:
+        fields = model._meta.concrete_fields
+        columns += [f'{alias}."{f.column}"' for f in fields]
+        models.append((model, [f.attname for f in fields], fields))
+    rounds_table = Listing.rounds.through._meta.db_table
+    statement = f"""
+        SELECT {", ".join(columns)},
+          EXISTS (SELECT 1 FROM {ShopRound._meta.db_table} sr
+                  WHERE sr.shop_id = s.id AND sr.round_id = r.id),
+          EXISTS (SELECT 1 FROM {rounds_table} lr WHERE lr.listing_id = l.id AND lr.round_id = r.id)
+            OR NOT EXISTS (SELECT 1 FROM {rounds_table} lr WHERE lr.listing_id = l.id)
+        FROM {Listing._meta.db_table} l
+        JOIN {Shop._meta.db_table} s ON s.id = l.shop_id
+        JOIN {Project._meta.db_table} p ON p.id = s.project_id
+        JOIN {Round._meta.db_table} r ON r.id = %s
+        WHERE l.id = %s"""  # noqa: S608 (identifiers from the models' metadata, no input)
+    return statement, models
 
 
 def _check_limits(supporter: User, listing_id: int, round_id: int, units: int, now):
@@ -351,12 +394,9 @@ _RESERVE_PROJECT = """
     UPDATE projects_project SET amount_raised = amount_raised + %s
     WHERE id = %s AND amount_raised + %s <= total_budget"""
 # Whether the shop takes part in the round, and whether the listing is sold in it (with
-# is_active, that is Listing.objects.offered_in: tied to the round, or to no round at all).
-_OFFER_FACTS = """
-    SELECT
-      EXISTS (SELECT 1 FROM projects_shopround WHERE shop_id = %s AND round_id = %s),
-      EXISTS (SELECT 1 FROM projects_listing_rounds WHERE listing_id = %s AND round_id = %s)
-        OR NOT EXISTS (SELECT 1 FROM projects_listing_rounds WHERE listing_id = %s)"""
+# is_active, that is Listing.objects.offered_in: tied to the round, or to no round at all),
+# read with the rows themselves.
+_OFFER, _OFFER_MODELS = _offer_statement()
 # Order.objects.live_at(now), as SQL: paid, or pending and not yet expired.
 _HELD_BY = """
     SELECT
