@@ -183,20 +183,28 @@ BUDGET_GONE = "予算の上限に達したため"
 PERSON_CAP = "お一人様1期あたり"
 ROUND_OPEN = "status-open"  # the round page's status badge once the round is open
 created_orders: list[list] = []  # [supporter index, order pay path], for the payment phase
+held: Counter = Counter()  # supporter index -> yen their orders hold (as My page shows it)
 
 
 class WaveUser(SupporterUser):
     """A supporter at 9:00: reloads the round's public page (served by the microcache) until
     it says the round is open, then posts the confirmation form, again and again, until their
-    personal cap or the budget says no; then the next supporter takes this seat. Payment comes
-    after, in its own phase (PaymentUser): the card is typed on the provider's page, which
-    takes people longer than the budget lasts."""
+    personal cap is filled or the budget says no; then the next supporter takes this seat.
+    Payment comes after, in its own phase (PaymentUser): the card is typed on the provider's
+    page, which takes people longer than the budget lasts."""
 
     def on_start(self):
         self.person = next_person()
         self.open = False
 
-    def order_form(self) -> str:
+    def units(self) -> int:
+        """15 to 20 units of ¥1,000 (at most ¥20,000 per application), or what is left of
+        the supporter's ¥100,000 for the round: the confirmation page shows what they hold,
+        so the last application fills the cap exactly (the boundary, every time)."""
+        left = (DATA["max_per_person_per_round"] - held[self.person["i"]]) // 1000
+        return min(random.randint(15, 20), left)
+
+    def order_form(self, units: int) -> str:
         from urllib.parse import urlencode
 
         return urlencode(
@@ -204,9 +212,7 @@ class WaveUser(SupporterUser):
                 "csrfmiddlewaretoken": self.person["csrf"],
                 "listing": random.choice(DATA["listing_ids"]),
                 "round": DATA["round_id"],
-                # 15 to 20 units of ¥1,000: at most ¥20,000 per application, so that a
-                # supporter reaches the ¥100,000 personal cap within 5 to 7 applications.
-                "units": random.randint(15, 20),
+                "units": units,
                 "idempotency_key": secrets.token_urlsafe(24),
             }
         )
@@ -221,17 +227,23 @@ class WaveUser(SupporterUser):
                 outcomes["round page: not open yet"] += 1
                 time.sleep(0.5)  # reloading, as people do before 9:00
                 return
+        units = self.units()
+        if units < 1:
+            outcomes["supporter at their cap: next one"] += 1
+            self.person = next_person()
+            return
         cookie = self.cookie(self.person)
         response = self.send(
             "POST",
             "/orders/confirm/",
             name="wave: POST confirm",
             cookie=cookie,
-            data=self.order_form(),
+            data=self.order_form(units),
         )
         status = response.status_code
         if status == 302 and "/pay/" in (response.headers.get("location") or ""):
             outcomes["order created"] += 1
+            held[self.person["i"]] += units * 1000
             created_orders.append([self.person["i"], response.headers["location"]])
             return
         if status != 200:

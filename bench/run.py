@@ -39,7 +39,7 @@ PY = sys.executable
 
 PHASE_SECONDS = int(os.environ.get("BENCH_PHASE_SECONDS", "15"))
 WAVE_SECONDS = int(os.environ.get("BENCH_WAVE_SECONDS", "30"))
-WAVE_USERS = int(os.environ.get("BENCH_WAVE_USERS", "60"))
+WAVE_USERS = int(os.environ.get("BENCH_WAVE_USERS", "120"))
 OPENS_AFTER = float(os.environ.get("BENCH_OPENS_AFTER", "5"))
 WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
 WRK_CONNECTIONS = int(os.environ.get("BENCH_WRK_CONNECTIONS", "64"))
