@@ -117,7 +117,7 @@ def order_create(
     `idempotency_key` from the same supporter returns the order it made the first time (a
     double click, a replayed form), whatever has changed since.
 
-    This is the 9:00 path: on success it costs the supporter's lock, two reads, one sum, the
+    This is the 9:00 path: on success it costs the supporter's lock, one read, one sum, the
     four conditional UPDATEs and the INSERT. Work that only a refusal needs (finding a replayed
     order, releasing stale reservations) is done on the refusal.
     """
@@ -194,8 +194,8 @@ def _order_create(
 def _commit_without_waiting_for_the_disk() -> None:
     """Every order updates the round's and the project's rows, and holds their locks until
     COMMIT returns; COMMIT waits for the WAL to reach the disk. So at 9:00 orders went one
-    disk flush at a time: 14 ms each on the benchmark machine, 70 orders a second whatever
-    the CPU (docs/benchmarks.md). A reservation commits asynchronously instead (PostgreSQL's
+    disk flush at a time (~14 ms each on the benchmark machine): 97 orders a second where the
+    CPU allowed 121 (docs/benchmarks.md). A reservation commits asynchronously instead (PostgreSQL's
     `synchronous_commit = off`, for this transaction only): the locks go as soon as the
     commit is in memory, and the flush follows within 3 x wal_writer_delay.
 
