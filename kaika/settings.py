@@ -180,6 +180,11 @@ ACCOUNT_SIGNUP_FORM_CLASS = "supporters.forms.SignupProfileForm"
 ACCOUNT_ADAPTER = "supporters.adapters.AccountAdapter"
 
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Before a sensitive change (email, two-factor setup) a signed-in person proves it is them by
+# their password or their authenticator app. allauth 65.22 added a third default, a code
+# mailed to the account's address: not offered, since whoever reads the mailbox could then
+# change the very address the code goes to.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
 # TOTP (an authenticator app) with recovery codes; no WebAuthn yet (it would need fido2).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "kaika"

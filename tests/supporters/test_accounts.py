@@ -305,3 +305,15 @@ def test_verification_email_names_the_site_and_is_readable(
     assert mail.to == ["hanako.yamada@example.jp"]
     assert "kaika 頑張るお店応援プロジェクト" in mail.body
     assert "/accounts/confirm-email/" in mail.body
+
+
+def test_reauthentication_asks_for_the_password_never_for_a_mailed_code(user_client, mailoutbox):
+    # allauth 65.22 offers a code sent by email by default; the mailbox alone must not be
+    # enough to change the address the code goes to.
+    assert user_client.get(reverse("account_request_reauthentication_code")).status_code == 403
+    response = user_client.post(reverse("account_request_reauthentication_code"), {})
+    assert response.status_code == 403
+    assert_private(response, "refused reauthentication by code")
+    assert not mailoutbox
+    page = user_client.get(reverse("account_reauthenticate")).content.decode()
+    assert reverse("account_request_reauthentication_code") not in page
