@@ -15,12 +15,13 @@ Emails are queued with `send_email_on_commit`: only for transactions that commit
 
 import dataclasses
 import datetime
+import json
 import logging
 import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
-from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse
+from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse, new_order_code
 from supporters.models import User
 
 logger = logging.getLogger(__name__)
@@ -117,9 +118,10 @@ def order_create(
     `idempotency_key` from the same supporter returns the order it made the first time (a
     double click, a replayed form), whatever has changed since.
 
-    This is the 9:00 path: on success it costs the supporter's lock, one read, one sum, the
-    four conditional UPDATEs and the INSERT. Work that only a refusal needs (finding a replayed
-    order, releasing stale reservations) is done on the refusal.
+    This is the 9:00 path: on PostgreSQL one statement (kaika_order_reserve: the supporter's
+    lock, one read, one sum, the four conditional UPDATEs and the INSERT); elsewhere the same
+    in Python. Work that only a refusal needs (finding a replayed order, releasing stale
+    reservations) is done on the refusal.
     """
     if isinstance(units, bool) or not isinstance(units, int):
         raise PurchaseError("invalid_units")
@@ -154,6 +156,97 @@ def _order_with_key(supporter: User, key: str) -> Order | None:
 
 
 def _order_create(
+    supporter: User, listing_id: int, round_id: int, units: int, key: str, now
+) -> Order:
+    if _reserve_in_database():
+        return _order_create_in_database(supporter, listing_id, round_id, units, key, now)
+    return _order_create_in_python(supporter, listing_id, round_id, units, key, now)
+
+
+def _reserve_in_database() -> bool:
+    """On PostgreSQL the whole reservation is one statement, kaika_order_reserve() (written
+    in purchases/migrations/0002): the same rules as _order_create_in_python, which SQLite
+    runs and the race tests' negative control needs. KAIKA_ORDER_RESERVE_IN_DATABASE=False
+    (tests only) runs the Python path on PostgreSQL too, so both are tested there."""
+    return (
+        connection.vendor == "postgresql"
+        and getattr(settings, "KAIKA_ORDER_RESERVE_IN_DATABASE", True)
+        and not _locks_disabled()
+    )
+
+
+def _order_create_in_database(
+    supporter: User, listing_id: int, round_id: int, units: int, key: str, now
+) -> Order:
+    """One round trip. Outside an atomic block (a request at 9:00) the statement is its own
+    transaction: the supporter's, listing's, round's and project's rows are locked and
+    released inside PostgreSQL, never held while this thread waits for the GIL to send the
+    next statement or the COMMIT (docs/benchmarks.md). Inside one (a caller's transaction,
+    the tests) a savepoint takes a refusal back without aborting the caller's work."""
+    code = new_order_code()
+    expires_at = now + datetime.timedelta(minutes=reservation_minutes())
+    statement = _RESERVE_ASYNC if _commit_asynchronously() else _RESERVE_DURABLE
+    params = [supporter.pk, listing_id, round_id, units, key, code, now, expires_at]
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                row = cursor.fetchone()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                row = cursor.fetchone()
+    except DatabaseError as error:
+        refusal = _refusal_from(error)
+        if refusal is None:
+            if not connection.in_atomic_block:
+                # No atomic block closes a broken connection here (its rollback would):
+                # give it back, so that the next order gets a working one from the pool
+                # even outside a request (whose end would do the same).
+                connection.close_if_unusable_or_obsolete()
+            raise
+        raise refusal from None
+    order_id, shop_id, project_id, unit_price, amount, tickets_value = row
+    order = Order(
+        pk=order_id,
+        code=code,
+        supporter=supporter,
+        project_id=project_id,
+        round_id=round_id,
+        shop_id=shop_id,
+        listing_id=listing_id,
+        units=units,
+        unit_price=unit_price,
+        amount=amount,
+        tickets_value=tickets_value,
+        idempotency_key=key,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    order._state.adding = False
+    order._state.db = connection.alias
+    return order
+
+
+# The sentences whose numbers are yen (shown with thousands separators, as in Python).
+_YEN_PARAMS = {"over_application_max": {"max"}, "over_person_round_max": {"max", "held"}}
+
+
+def _refusal_from(error: DatabaseError) -> PurchaseError | None:
+    """kaika_order_reserve() refuses with RAISE EXCEPTION 'kaika:<code>', the numbers of its
+    sentence as JSON in DETAIL. Any other database error is not a refusal (None)."""
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    message = getattr(diag, "message_primary", None) or ""
+    if getattr(cause, "sqlstate", None) != "P0001" or not message.startswith("kaika:"):
+        return None
+    code = message.removeprefix("kaika:")
+    params = json.loads(diag.message_detail) if diag.message_detail else {}
+    yen = _YEN_PARAMS.get(code, set())
+    return PurchaseError(code, **{k: _yen(v) if k in yen else v for k, v in params.items()})
+
+
+def _order_create_in_python(
     supporter: User, listing_id: int, round_id: int, units: int, key: str, now
 ) -> Order:
     with transaction.atomic():
@@ -205,9 +298,13 @@ def _commit_without_waiting_for_the_disk() -> None:
     page needs the order to exist), and the budget they held is free again. Payments,
     refunds and ticket use keep the default and wait for the disk.
     ORDER_ASYNC_COMMIT=false in the environment turns this off."""
-    if connection.vendor == "postgresql" and settings.KAIKA_ORDER_ASYNC_COMMIT:
+    if _commit_asynchronously():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def _commit_asynchronously() -> bool:
+    return connection.vendor == "postgresql" and settings.KAIKA_ORDER_ASYNC_COMMIT
 
 
 def _fresh_offer(listing_id: int, round_id: int) -> tuple[Listing, Round]:
@@ -397,6 +494,10 @@ _RESERVE_PROJECT = """
 # is_active, that is Listing.objects.offered_in: tied to the round, or to no round at all),
 # read with the rows themselves.
 _OFFER, _OFFER_MODELS = _offer_statement()
+# The whole reservation on PostgreSQL (purchases/migrations/0002_order_reserve_function.py),
+# with the commit that does not wait for the disk named in the call, or without it.
+_RESERVE_DURABLE = "SELECT * FROM kaika_order_reserve(%s, %s, %s, %s, %s, %s, %s, %s)"
+_RESERVE_ASYNC = _RESERVE_DURABLE.removesuffix(")") + ", synchronous_commit => 'off')"
 # Order.objects.live_at(now), as SQL: paid, or pending and not yet expired.
 _HELD_BY = """
     SELECT

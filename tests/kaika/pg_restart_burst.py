@@ -23,7 +23,9 @@ from tests.projects.factories import make_project, make_round, make_shop  # noqa
 
 
 def setup():
-    project = make_project(total_budget=10_000_000)
+    # Room for every order the burst can make: a supporter at their cap is refused, and
+    # refusals would hide whether orders are created again after the restart.
+    project = make_project(total_budget=10_000_000_000, max_per_person_per_round=100_000_000)
     round_ = make_round(project, number=1)
     shop = make_shop(project)
     supporters = [make_user(email=f"burst{i}@example.jp") for i in range(12)]

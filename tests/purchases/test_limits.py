@@ -126,7 +126,8 @@ def test_stock_exactly_sold_out_succeeds_and_one_more_unit_fails(offer):
 def test_listing_per_person_limit_counts_pending_orders(offer, user):
     listing = offer.limited(unit_price=1000, stock_limit=None, per_person_limit=3)
     buy(offer, user, listing=listing, units=2)
-    refused("over_listing_person_limit", buy, offer, user, listing=listing, units=2)
+    error = refused("over_listing_person_limit", buy, offer, user, listing=listing, units=2)
+    assert error.message == "このリターンはお一人様3口までです(お申込済み2口)。"
     buy(offer, user, listing=listing, units=1)
     refused("over_listing_person_limit", buy, offer, user, listing=listing, units=1)
     # Someone else has their own allowance.
@@ -134,7 +135,8 @@ def test_listing_per_person_limit_counts_pending_orders(offer, user):
 
 
 def test_per_application_maximum_exactly_succeeds_and_one_unit_more_fails(offer, user):
-    refused("over_application_max", buy, offer, user, units=21)
+    error = refused("over_application_max", buy, offer, user, units=21)
+    assert error.message == "1回のお申込は20,000円までです。"
     assert buy(offer, user, units=20).amount == 20_000
 
 
@@ -142,7 +144,8 @@ def test_per_person_per_round_maximum_counts_pending_orders(offer, user):
     for _ in range(4):
         buy(offer, user, units=20)
     buy(offer, user, units=19)  # 99,000 yen held
-    refused("over_person_round_max", buy, offer, user, units=2)
+    error = refused("over_person_round_max", buy, offer, user, units=2)
+    assert error.message == "お一人様1期あたり100,000円までです(この期のお申込済み99,000円)。"
     buy(offer, user, units=1)  # exactly 100,000
     refused("over_person_round_max", buy, offer, user, units=1)
 
@@ -300,6 +303,7 @@ def test_the_shop_round_statement_refuses_a_shop_no_longer_approved(offer):
     assert reserve(offer) == "shop_not_in_round"
 
 
+@pytest.mark.postgres  # synchronous_commit is PostgreSQL's; SQLite has nothing to wait for
 def test_a_reservation_commits_without_waiting_for_the_disk_and_a_payment_waits(
     offer, user, settings
 ):
@@ -373,3 +377,29 @@ def test_the_holdings_statement_counts_exactly_what_live_at_counts(offer, user):
         expected["units"],
         expected["amount"],
     )
+
+
+def test_the_order_handed_back_is_the_order_stored(offer, user, reservation_path):
+    listing = offer.limited(unit_price=3000, premium_applies=True, stock_limit=None)
+    order = buy(offer, user, listing=listing, units=3, now=DURING)
+    stored = Order.objects.get(pk=order.pk)
+    fields = [f.attname for f in Order._meta.concrete_fields]
+    assert {f: getattr(order, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert (order.amount, order.tickets_value, order.status) == (9000, 13500, "pending")
+    assert not order._state.adding
+    order.staff_note = "saved as an existing row"
+    order.save(update_fields=["staff_note"])
+    assert Order.objects.count() == 1
+
+
+def test_on_postgresql_a_reservation_is_one_statement(offer, user, reservation_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        buy(offer, user)
+    reserving = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    if reservation_path == "database":
+        assert len(reserving) == 1 and "kaika_order_reserve" in reserving[0], reserving
+    else:  # the Python path: lock, read, sum, four UPDATEs, INSERT
+        assert len(reserving) >= 8 and not any("kaika_order_reserve" in q for q in reserving)
