@@ -123,6 +123,21 @@ BEGIN
         RAISE EXCEPTION 'kaika:sold_out';
     END IF;
 
+    -- Project.tickets_value (amounts are positive: integer division is Python's //).
+    v_tickets := CASE WHEN l.premium_applies THEN v_amount * (100 + p.premium_rate) / 100
+                      ELSE v_amount END;
+    -- The order first, the counters after: the INSERT takes no lock anyone else waits for,
+    -- so the hot rows (round, project) stay locked only from their UPDATE to the commit.
+    -- A cap refused below, or a replay caught by the unique (supporter, idempotency_key)
+    -- constraint here, rolls the whole statement back, this row with it.
+    INSERT INTO purchases_order (
+        code, supporter_id, project_id, round_id, shop_id, listing_id, units, unit_price,
+        amount, tickets_value, status, idempotency_key, created_at, expires_at,
+        payment_reference, late_payment_reference, staff_note
+    ) VALUES (
+        p_code, p_supporter, p.id, r.id, s.id, l.id, p_units, l.unit_price,
+        v_amount, v_tickets, 'pending', p_key, p_now, p_expires, '', '', ''
+    ) RETURNING id INTO v_id;
     -- services._reserve: each UPDATE locks its row and re-checks its cap on the current
     -- value (PostgreSQL re-evaluates the WHERE clause on the row it waited for).
     UPDATE projects_listing x SET units_sold = x.units_sold + p_units
@@ -151,19 +166,6 @@ BEGIN
         RAISE EXCEPTION 'kaika:budget_exhausted';
     END IF;
 
-    -- Project.tickets_value (amounts are positive: integer division is Python's //).
-    v_tickets := CASE WHEN l.premium_applies THEN v_amount * (100 + p.premium_rate) / 100
-                      ELSE v_amount END;
-    -- The unique (supporter, idempotency_key) constraint catches a replay here, and the
-    -- whole statement (every counter above) is rolled back with it.
-    INSERT INTO purchases_order (
-        code, supporter_id, project_id, round_id, shop_id, listing_id, units, unit_price,
-        amount, tickets_value, status, idempotency_key, created_at, expires_at,
-        payment_reference, late_payment_reference, staff_note
-    ) VALUES (
-        p_code, p_supporter, p.id, r.id, s.id, l.id, p_units, l.unit_price,
-        v_amount, v_tickets, 'pending', p_key, p_now, p_expires, '', '', ''
-    ) RETURNING id INTO v_id;
     RETURN QUERY SELECT v_id, s.id, p.id, l.unit_price, v_amount, v_tickets;
 END
 $fn$;
