@@ -10,6 +10,11 @@ the cap held. Nothing here reads a counter into Python and saves it back, except
 path switched on by `KAIKA_TEST_DISABLE_PURCHASE_LOCKS`, which exists to prove the race tests
 can see a race (their negative control).
 
+On PostgreSQL, order creation (the 9:00 path) is one statement, kaika_order_reserve(), which
+applies the same checks and UPDATEs in the same lock order inside the database
+(purchases/migrations/0002_order_reserve_function.py); SQLite runs them from Python. The
+purchase tests run every case on both.
+
 Emails are queued with `send_email_on_commit`: only for transactions that commit.
 """
 
