@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from localflavor.jp.jp_prefectures import JP_PREFECTURE_CODES
 
+from kaika.choices import fast_choice_display
+
 
 class Gender(models.TextChoices):
     FEMALE = "female", _("女性")
@@ -63,22 +65,8 @@ REQUIRED_PROFILE_FIELDS = (
 )
 
 
-# Labels of the choice fields that My page and the confirmation show on every view. Django's
-# own get_FOO_display rebuilds a dict of the field's choices on each call and hashes (and so
-# translates) every label on the way: all 47 prefectures for one address, about a tenth of
-# My page's CPU (docs/benchmarks.md). The same answer, from dicts built once.
-_CHOICE_LABELS = {
-    "gender": dict(Gender.choices),
-    "occupation": dict(Occupation.choices),
-    "prefecture": dict(JP_PREFECTURE_CODES),
-}
-
-
-def _choice_label(field: str, value: str) -> str:
-    label = _CHOICE_LABELS[field].get(value)
-    return value if label is None else str(label)
-
-
+# My page and the purchase confirmation show these on every view (kaika/choices.py says why).
+@fast_choice_display("gender", "occupation", "prefecture")
 class User(AbstractBaseUser, PermissionsMixin):
     """A person with an account: supporter, shop operator or staff, keyed by email.
 
@@ -140,15 +128,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
-
-    def get_gender_display(self) -> str:
-        return _choice_label("gender", self.gender)
-
-    def get_occupation_display(self) -> str:
-        return _choice_label("occupation", self.occupation)
-
-    def get_prefecture_display(self) -> str:
-        return _choice_label("prefecture", self.prefecture)
 
     def get_short_name(self) -> str:
         return self.family_name or self.email
