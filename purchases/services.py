@@ -32,6 +32,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from kaika import rows
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
@@ -323,10 +324,7 @@ def _fresh_offer(listing_id: int, round_id: int) -> tuple[Listing, Round]:
     if row is None:
         raise PurchaseError("invalid_request")
     values = iter(row)
-    listing, shop, project, round_ = (
-        model.from_db(connection.alias, names, [_from_db(next(values), f) for f in fields])
-        for model, names, fields in _OFFER_MODELS
-    )
+    listing, shop, project, round_ = (rows.instance(model, values) for model in _OFFER_MODELS)
     in_round, on_sale_in_round = next(values), next(values)
     shop.project = project
     listing.shop = shop
@@ -335,30 +333,15 @@ def _fresh_offer(listing_id: int, round_id: int) -> tuple[Listing, Round]:
     return listing, round_
 
 
-def _from_db(value, field):
-    """A column's value as the ORM would hand it over (SQLite returns datetimes as text and
-    booleans as integers; the backend's and the field's converters turn them back)."""
-    column = field.get_col(field.model._meta.db_table)
-    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
-        connection
-    ):
-        value = converter(value, column, connection)
-    return value
-
-
 def _offer_statement() -> tuple[str, list]:
     """_OFFER and the models it reads, in order: every concrete column of the listing, its
     shop, the shop's project and the round (so no attribute is left to load later), then the
     two facts about the round. Built once, from the models' own metadata."""
     tables = [(Listing, "l"), (Shop, "s"), (Project, "p"), (Round, "r")]
-    columns, models = [], []
-    for model, alias in tables:
-        fields = model._meta.concrete_fields
-        columns += [f'{alias}."{f.column}"' for f in fields]
-        models.append((model, [f.attname for f in fields], fields))
+    selected = [column for model, alias in tables for column in rows.columns(model, alias)]
     rounds_table = Listing.rounds.through._meta.db_table
     statement = f"""
-        SELECT {", ".join(columns)},
+        SELECT {", ".join(selected)},
           EXISTS (SELECT 1 FROM {ShopRound._meta.db_table} sr
                   WHERE sr.shop_id = s.id AND sr.round_id = r.id),
           EXISTS (SELECT 1 FROM {rounds_table} lr WHERE lr.listing_id = l.id AND lr.round_id = r.id)
@@ -368,7 +351,7 @@ def _offer_statement() -> tuple[str, list]:
         JOIN {Project._meta.db_table} p ON p.id = s.project_id
         JOIN {Round._meta.db_table} r ON r.id = %s
         WHERE l.id = %s"""  # noqa: S608 (identifiers from the models' metadata, no input)
-    return statement, models
+    return statement, [model for model, _ in tables]
 
 
 def _check_limits(supporter: User, listing_id: int, round_id: int, units: int, now):
