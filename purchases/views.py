@@ -3,7 +3,6 @@ shop's redemption screen. Every view here is per-user: never cached, and an orde
 is found only through its owner (another supporter's code is a 404, as is a made-up one)."""
 
 import segno
-from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -30,7 +29,7 @@ from purchases.services import (
     reservation_minutes,
     ticket_redeem,
 )
-from supporters.decorators import profile_required
+from supporters.decorators import profile_required, verified_email_required
 
 
 def _round_for(listing: Listing, round_id: int | None, now) -> Round | None:
@@ -44,11 +43,9 @@ def _round_for(listing: Listing, round_id: int | None, now) -> Round | None:
 
 @never_cache
 @profile_required
+@verified_email_required
 @require_http_methods(["GET", "POST"])
 def order_confirm(request):
-    if not EmailAddress.objects.filter(user=request.user, verified=True).exists():
-        messages.info(request, _("ご支援の前に、メールアドレスの確認を済ませてください。"))
-        return redirect("account_email")
     now = timezone.now()
     data = request.POST if request.method == "POST" else request.GET
     form = OrderForm(data)

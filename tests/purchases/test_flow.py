@@ -4,6 +4,7 @@ email -> tickets, with the double click, the bad inputs and the forged results."
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
@@ -15,7 +16,7 @@ from purchases.payments import RESULT_SALT, sandbox_secret
 from purchases.sandbox import CARD_DECLINED, CARD_TIMES_OUT
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round
-from tests.purchases.helpers import confirm_url, order_via_confirmation
+from tests.purchases.helpers import confirm_url, form_fields, order_via_confirmation
 
 pytestmark = pytest.mark.django_db
 PRIVATE = "no-store"
@@ -222,8 +223,17 @@ def test_a_tampered_listing_or_round_id_creates_nothing(user_client, live_offer)
 def test_the_confirmation_needs_a_complete_profile_and_a_verified_email(client, live_offer):
     client.force_login(make_user(profile=False))
     assert reverse("supporters:profile_edit") in client.get(confirm_url(live_offer)).url
-    client.force_login(make_user(verified=False))
+    unverified = make_user(verified=False)
+    client.force_login(make_user())
+    # A form filled in while verified, posted by someone who is not (yet).
+    fields = form_fields(client.get(confirm_url(live_offer)).content.decode())
+    client.force_login(unverified)
     assert client.get(confirm_url(live_offer)).url == reverse("account_email")
+    assert client.post(reverse("purchases:order_confirm"), fields).url == reverse("account_email")
+    assert not Order.objects.exists()
+    EmailAddress.objects.filter(user=unverified).update(verified=True)
+    assert client.post(reverse("purchases:order_confirm"), fields).status_code == 302
+    assert Order.objects.filter(supporter=unverified).count() == 1
     client.logout()
     assert "/accounts/login/" in client.get(confirm_url(live_offer)).url
 
