@@ -18,6 +18,7 @@ purchase tests run every case on both.
 Emails are queued with `send_email_on_commit`: only for transactions that commit.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -193,15 +194,11 @@ def _order_create_in_database(
     expires_at = now + datetime.timedelta(minutes=reservation_minutes())
     statement = _RESERVE_ASYNC if _commit_asynchronously() else _RESERVE_DURABLE
     params = [supporter.pk, listing_id, round_id, units, key, code, now, expires_at]
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        if connection.in_atomic_block:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(statement, params)
-                row = cursor.fetchone()
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(statement, params)
-                row = cursor.fetchone()
+        with savepoint, connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            row = cursor.fetchone()
     except DatabaseError as error:
         refusal = _refusal_from(error)
         if refusal is None:
