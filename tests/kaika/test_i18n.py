@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 
@@ -6,3 +8,21 @@ def test_english_lives_under_en_and_japanese_at_the_root(client):
     assert "地域のお店を" in client.get("/").content.decode()
     english = client.get("/en/").content.decode()
     assert "Support local shops" in english and 'lang="en"' in english
+
+
+@pytest.mark.django_db
+def test_the_language_switch_links_to_the_same_page_in_the_other_language(client, settings):
+    """url_in_language keeps its answers per process (kaika_tags._translated): each page
+    still links to itself, whichever was asked first, and a changed URLconf is not answered
+    from the old one."""
+    switch = re.compile(r'<a href="([^"]*)" lang="(?:en|ja)" hreflang="(?:en|ja)">')
+    pairs = [("/", "/en/"), ("/shops/", "/en/shops/"), ("/faq/", "/en/faq/")]
+    for _ in range(2):
+        for japanese, english in pairs:
+            assert switch.findall(client.get(japanese).content.decode()) == [english]
+            assert switch.findall(client.get(english).content.decode()) == [japanese]
+    from kaika.templatetags.kaika_tags import _translated
+
+    assert _translated.cache_info().hits > 0
+    settings.ROOT_URLCONF = "kaika.urls"  # any change of the setting empties the memo
+    assert _translated.cache_info().currsize == 0
