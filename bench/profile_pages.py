@@ -14,11 +14,11 @@ import cProfile
 import pstats
 import sys
 
-from bench.profile_order import Tally, connection  # noqa: F401 (sets up Django on import)
-from django.test import Client  # noqa: E402
+from django.test import Client
 
-from projects.models import Shop  # noqa: E402
-from supporters.models import User  # noqa: E402
+from bench.profile_order import Tally, connection
+from projects.models import Shop
+from supporters.models import User
 
 
 def main() -> int:
@@ -47,7 +47,12 @@ def main() -> int:
         return response
 
     for i in range(count):
-        measured("GET /shops/<id>/ (anonymous)", "shop", anonymous.get, f"/shops/{shops[i % len(shops)]}/")
+        measured(
+            "GET /shops/<id>/ (anonymous)",
+            "shop",
+            anonymous.get,
+            f"/shops/{shops[i % len(shops)]}/",
+        )
         measured("GET / (anonymous)", "home", anonymous.get, "/")
         client = Client()
         client.force_login(supporters[i % len(supporters)])

@@ -118,6 +118,7 @@ class RoundQuerySet(models.QuerySet):
                 models.When(closes_at__lte=now, then=models.F("opens_at")), default=None
             ).desc(nulls_last=True),
             "opens_at",
+            "pk",
         )
 
 
@@ -353,7 +354,7 @@ def operates_a_shop(user_id: int) -> bool:
     `user.operated_shops.exists()`, read with a written-out query because My page asks on
     every view (0.35 -> 0.1 ms, docs/benchmarks.md; tests/projects/test_models.py compares)."""
     through = Shop.operators.through._meta
-    sql = 'SELECT 1 FROM "{}" WHERE "{}" = %s LIMIT 1'.format(
+    sql = 'SELECT 1 FROM "{}" WHERE "{}" = %s LIMIT 1'.format(  # noqa: S608 (model metadata)
         through.db_table, through.get_field("user").column
     )
     with connection.cursor() as cursor:

@@ -124,7 +124,9 @@ def test_the_written_out_insert_stores_what_the_orm_would(rf, user):
     request.session.create()
     written = exposure_record(request, subject=user, action=ExposureAction.MY_PAGE, now=at)
     anonymous = rf.get("/contact/", REMOTE_ADDR="")
-    typed = exposure_record(anonymous, email="Nobody@Example.jp", action=ExposureAction.CONTACT_SENT, now=at)
+    typed = exposure_record(
+        anonymous, email="Nobody@Example.jp", action=ExposureAction.CONTACT_SENT, now=at
+    )
     expected = ExposureLog.objects.create(
         at=at,
         action=ExposureAction.MY_PAGE,
