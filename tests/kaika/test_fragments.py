@@ -51,6 +51,9 @@ def test_fragments_hold_nothing_about_the_supporters_who_caused_them(fragments):
         for fragment in kept:
             for value in (person.family_name, person.email, person.phone, person.city):
                 assert value not in fragment
+    for fragment in kept:  # nor anyone's CSRF token, which every form on the page needs
+        assert "csrfmiddlewaretoken" not in fragment
+    assert all(page.count('name="csrfmiddlewaretoken"') == 2 for page in pages)  # both forms
     # The one varying link is kept apart: staff are offered two-factor login, others not.
     assert ("/accounts/2fa/" in pages[1]) and ("/accounts/2fa/" not in pages[0] + pages[2])
 
