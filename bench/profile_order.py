@@ -92,6 +92,12 @@ class Tally:
         self.count[name] += 1
         return response
 
+    def report(self, profiler: cProfile.Profile | None = None, lines: int = 45) -> None:
+        """The table, then (if one ran) the profiler's functions by cumulative time."""
+        self.print()
+        if profiler:
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(lines)
+
     def print(self):
         print(
             f"{'request':<28}{'n':>6}{'wall ms':>10}{'CPU ms':>10}{'PG CPU ms':>11}{'queries':>9}"
@@ -170,10 +176,7 @@ def main() -> int:
             profiler.disable()
         if done.status_code != 302:
             raise SystemExit(f"payment not recorded: {done.status_code}")
-    tally.print()
-    if profiler:
-        stats = pstats.Stats(profiler)
-        stats.sort_stats("cumulative").print_stats(45)
+    tally.report(profiler)
     return 0
 
 

@@ -11,7 +11,6 @@ functions that took the most cumulative time in the page named (cProfile). Nothi
 """
 
 import cProfile
-import pstats
 import sys
 
 from django.test import Client
@@ -58,10 +57,7 @@ def main() -> int:
         client.force_login(supporters[i % len(supporters)])
         measured("GET /bench/bare/ (floor)", "bare", client.get, "/bench/bare/")
         measured("GET /mypage/", "mypage", client.get, "/mypage/")
-    tally.print()
-    if profiler:
-        stats = pstats.Stats(profiler)
-        stats.sort_stats("cumulative").print_stats(50)
+    tally.report(profiler, lines=50)
     return 0
 
 

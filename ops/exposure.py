@@ -91,25 +91,24 @@ def exposure_record(
 
 
 # The INSERT written out: one per per-user response, and the ORM's building of it cost three
-# times its running (0.31 -> 0.09 ms per My page, docs/benchmarks.md). Same columns, same
+# times its running (the whole record 0.31 -> 0.19 ms, docs/benchmarks.md). Same columns, same
 # per-field preparation for the database as Model.save(); no signals are connected to this model.
 _INSERT_FIELDS = [f for f in ExposureLog._meta.concrete_fields if not f.primary_key]
-_INSERT_SQL = 'INSERT INTO "{table}" ({columns}) VALUES ({values})'.format(  # noqa: S608
-    table=ExposureLog._meta.db_table,
-    columns=", ".join(f'"{f.column}"' for f in _INSERT_FIELDS),
-    values=", ".join(["%s"] * len(_INSERT_FIELDS)),
+_INSERT_SQL = (
+    'INSERT INTO "{table}" ({columns}) VALUES ({values})'.format(  # noqa: S608
+        table=ExposureLog._meta.db_table,
+        columns=", ".join(f'"{f.column}"' for f in _INSERT_FIELDS),
+        values=", ".join(["%s"] * len(_INSERT_FIELDS)),
+    )
+    + ' RETURNING "id"'
 )
 
 
 def _insert(log: ExposureLog) -> None:
     params = [f.get_db_prep_save(getattr(log, f.attname), connection) for f in _INSERT_FIELDS]
     with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(_INSERT_SQL + ' RETURNING "id"', params)
-            log.pk = cursor.fetchone()[0]
-        else:
-            cursor.execute(_INSERT_SQL, params)
-            log.pk = cursor.lastrowid
+        cursor.execute(_INSERT_SQL, params)  # RETURNING: PostgreSQL and SQLite both have it
+        log.pk = cursor.fetchone()[0]
     log._state.adding = False
     log._state.db = connection.alias
 

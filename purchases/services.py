@@ -37,6 +37,7 @@ from kaika import rows
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
+from projects.reads import on_sale_in_round
 from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse, new_order_code
 from supporters.models import User
 
@@ -336,13 +337,11 @@ def _offer_statement() -> tuple[str, list]:
     two facts about the round. Built once, from the models' own metadata."""
     tables = [(Listing, "l"), (Shop, "s"), (Project, "p"), (Round, "r")]
     selected = [column for model, alias in tables for column in rows.columns(model, alias)]
-    rounds_table = Listing.rounds.through._meta.db_table
     statement = f"""
         SELECT {", ".join(selected)},
           EXISTS (SELECT 1 FROM {ShopRound._meta.db_table} sr
                   WHERE sr.shop_id = s.id AND sr.round_id = r.id),
-          EXISTS (SELECT 1 FROM {rounds_table} lr WHERE lr.listing_id = l.id AND lr.round_id = r.id)
-            OR NOT EXISTS (SELECT 1 FROM {rounds_table} lr WHERE lr.listing_id = l.id)
+          {on_sale_in_round("l", "r.id")}
         FROM {Listing._meta.db_table} l
         JOIN {Shop._meta.db_table} s ON s.id = l.shop_id
         JOIN {Project._meta.db_table} p ON p.id = s.project_id

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from kaika.cache import public_page
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
-from projects.models import operates_a_shop
+from projects.reads import operates_a_shop
 from supporters.forms import AccountDeleteForm, ProfileForm
 from supporters.postal import lookup
 from supporters.services import user_data_export, user_delete

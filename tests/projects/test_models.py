@@ -138,21 +138,3 @@ def test_premium_tickets_are_worth_150_percent_and_figures_start_at_zero(project
     project.amount_raised = project.total_budget
     assert project.is_budget_exhausted
     assert project.progress_percent == 100
-
-
-def test_operates_a_shop_agrees_with_the_orm_for_every_kind_of_shop(project):
-    from projects.models import operates_a_shop
-    from tests.conftest import make_user
-
-    nobody, approved, pending, withdrawn = (make_user() for _ in range(4))
-    make_shop(project, operators=[approved])
-    make_shop(project, operators=[pending], approved=False)
-    make_shop(project, operators=[withdrawn], approved=False, status=ShopStatus.WITHDRAWN)
-    for user in (nobody, approved, pending, withdrawn):
-        assert operates_a_shop(user.pk) is user.operated_shops.exists(), user
-    assert [operates_a_shop(u.pk) for u in (nobody, approved, pending, withdrawn)] == [
-        False,
-        True,
-        True,
-        True,
-    ]

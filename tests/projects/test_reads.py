@@ -7,6 +7,7 @@ import pytest
 
 from projects import reads
 from projects.models import Listing, Round, Shop, ShopRound, ShopStatus
+from tests.conftest import make_user
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
 
 NOW = datetime.datetime(2026, 5, 23, 9, 0, 0, 250_000, tzinfo=datetime.UTC)
@@ -129,3 +130,19 @@ def test_the_listings_statement_offers_what_offered_in_offers(db):
         "両方の期",
         "いつでも",
     }
+
+
+def test_operates_a_shop_agrees_with_the_orm_for_every_kind_of_shop(db):
+    project = make_project()
+    nobody, approved, pending, withdrawn = (make_user() for _ in range(4))
+    make_shop(project, operators=[approved])
+    make_shop(project, operators=[pending], approved=False)
+    make_shop(project, operators=[withdrawn], approved=False, status=ShopStatus.WITHDRAWN)
+    for user in (nobody, approved, pending, withdrawn):
+        assert reads.operates_a_shop(user.pk) is user.operated_shops.exists(), user
+    assert [reads.operates_a_shop(u.pk) for u in (nobody, approved, pending, withdrawn)] == [
+        False,
+        True,
+        True,
+        True,
+    ]
