@@ -7,13 +7,20 @@ from collections.abc import Callable
 from functools import wraps
 
 PUBLIC_ATTR = "kaika_public_max_age"
+SHARED_ATTR = "kaika_shared_max_age_setting"
 
 
-def public_page(*, max_age: int) -> Callable:
+def public_page(
+    *, max_age: int, shared_max_age_setting: str = "KAIKA_SHARED_CACHE_MAX_AGE"
+) -> Callable:
     """Mark a view as deliberately public: the same page for everyone, cacheable `max_age` s.
 
     Such a view must not touch the session, `request.user`, messages or a CSRF token. If it
     does, the middleware sends the response private and logs an error (raises when strict).
+
+    A shared cache (the nginx microcache, a CDN) keeps it for the number of seconds in the
+    setting `shared_max_age_setting` (read on every response, so tests can override it), never
+    longer than `max_age`: one second for every public page unless a view names another.
     """
     if max_age < 0:
         raise ValueError("max_age must be >= 0")
@@ -24,6 +31,7 @@ def public_page(*, max_age: int) -> Callable:
             return view(request, *args, **kwargs)
 
         setattr(wrapped, PUBLIC_ATTR, max_age)
+        setattr(wrapped, SHARED_ATTR, shared_max_age_setting)
         return wrapped
 
     return decorator
@@ -32,3 +40,7 @@ def public_page(*, max_age: int) -> Callable:
 def public_max_age(view: Callable) -> int | None:
     # Class-based views expose the decorated function through `view_class` / `as_view()`.
     return getattr(view, PUBLIC_ATTR, None)
+
+
+def shared_max_age_setting(view: Callable) -> str | None:
+    return getattr(view, SHARED_ATTR, None)

@@ -387,6 +387,25 @@ KAIKA_STRICT_PUBLIC_PAGES = env_bool("KAIKA_STRICT_PUBLIC_PAGES", DEBUG)
 # rush while changes (suspension, stock, opening) still show within a second.
 KAIKA_SHARED_CACHE_MAX_AGE = int(os.environ.get("KAIKA_SHARED_CACHE_MAX_AGE", "1"))
 
+# Shop pages are the exception: 3,200 of them, each asked for less than once a second by
+# anonymous visitors, so with a one-second copy nearly every request would be rendered by
+# Django (docs/benchmarks.md: 0.01 x the static file's rate; 30 s was not enough on a slower
+# machine). A shared cache keeps them this long instead. What that means for the people
+# reading them (the decision, made on issue 8):
+# - the figures on an anonymous shop page (supporters, amount raised, units left) are up to
+#   this many seconds old, and the page says at what time they were counted;
+# - the order itself is always checked against the database, at once: a sold-out listing, a
+#   spent budget or a suspended round refuses the order with its own message;
+# - signed-in visitors never get a stored copy (nginx bypasses its cache for a session);
+# - browsers already keep any public page up to its max-age, 60 s for a shop page, and count
+#   the age of a shared copy in it (the Age header): a shop page is never more than 60 s old
+#   wherever it comes from, as before;
+# - the round's scheduled opening and closing stay exact: a copy never outlives the round's
+#   next change (projects.views.expire_public_copy_at); a staff suspension, a shop's edit or
+#   a stop of the whole site shows on anonymous shop pages within this many seconds.
+# 1 gives shop pages the one-second copy of every other public page.
+KAIKA_SHOP_PAGE_SHARED_MAX_AGE = int(os.environ.get("KAIKA_SHOP_PAGE_SHARED_MAX_AGE", "60"))
+
 # The benchmark's bare view (bench/views.py) is routed only when this is on: `make bench` sets
 # it for its own stack; production never does.
 KAIKA_BENCH = env_bool("KAIKA_BENCH")

@@ -117,7 +117,9 @@ def shop_list(request):
     )
 
 
-@public_page(max_age=60)
+# Kept longer than other public pages by shared caches: settings.KAIKA_SHOP_PAGE_SHARED_MAX_AGE
+# says why and what it means; the page tells at what time its figures were counted.
+@public_page(max_age=60, shared_max_age_setting="KAIKA_SHOP_PAGE_SHARED_MAX_AGE")
 @require_safe
 def shop_detail(request, shop_id: int):
     now = timezone.now()
@@ -139,6 +141,7 @@ def shop_detail(request, shop_id: int):
             "project": shop.project,
             "participation": participation,
             "listings": listings,
+            "counted_at": now,
             **round_context(round_, now),
         },
     )

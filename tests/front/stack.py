@@ -123,6 +123,7 @@ def app_environment(
     media_root: Path,
     settings_module: str = "kaika.settings",
     workers: int = 1,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The production settings as served, pointed at this test's database and Redis."""
     db = connection.settings_dict
@@ -161,6 +162,7 @@ def app_environment(
         DB_POOL_MIN="0",
         DB_POOL_MAX="10",
     )
+    env.update(extra or {})
     return env
 
 
@@ -172,6 +174,7 @@ def fronts(
     settings_module: str = "kaika.settings",
     kaika_2021: bool = True,
     collect_static: bool = True,
+    app_env: dict[str, str] | None = None,
 ):
     """`nodes` gunicorns sharing the test's database and Redis, behind the project's nginx
     (all listed as its upstreams) and, with `kaika_2021`, behind a KAIKA-style nginx too."""
@@ -187,6 +190,7 @@ def fronts(
             static_root=static_root,
             media_root=media_root,
             settings_module=settings_module,
+            extra=app_env,
         )
         for address in addresses
     ]

@@ -64,6 +64,16 @@ def not_marked(request):
     return HttpResponse("default")
 
 
+@public_page(max_age=30, shared_max_age_setting="KAIKA_SHOP_PAGE_SHARED_MAX_AGE")
+def public_kept_longer(request):
+    return HttpResponse("same for everyone, kept longer")
+
+
+@public_page(max_age=30, shared_max_age_setting="KAIKA_SHOP_PAGE_SHARED_MAX_AGE")
+def public_kept_longer_touching_user(request):
+    return HttpResponse(f"hello {request.user}")
+
+
 urlpatterns = [
     path("ok/", public_ok),
     path("user/", public_touching_user),
@@ -74,6 +84,8 @@ urlpatterns = [
     path("cdn/", private_with_cdn_override),
     path("public-cdn/", public_with_cdn_override),
     path("plain/", not_marked),
+    path("longer/", public_kept_longer),
+    path("longer-user/", public_kept_longer_touching_user),
 ]
 
 pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db]
@@ -87,6 +99,25 @@ def test_a_public_page_that_touches_nothing_personal_is_cacheable(client):
     assert "s-maxage=1" in response["Cache-Control"]
     # The language comes from the URL, so the shared cache must not split on Accept-Language.
     assert "Accept-Language" not in response.get("Vary", "")
+
+
+def test_a_view_may_name_the_setting_for_its_shared_lifetime_never_past_its_max_age(client):
+    with override_settings(KAIKA_SHOP_PAGE_SHARED_MAX_AGE=20, KAIKA_SHARED_CACHE_MAX_AGE=1):
+        response = client.get("/longer/")
+        assert_public(response, "public_kept_longer")
+        assert "max-age=30" in response["Cache-Control"]
+        assert "s-maxage=20" in response["Cache-Control"]
+        # Other public views keep the default setting's lifetime.
+        assert "s-maxage=1" in client.get("/ok/")["Cache-Control"]
+    with override_settings(KAIKA_SHOP_PAGE_SHARED_MAX_AGE=600):
+        assert "s-maxage=30" in client.get("/longer/")["Cache-Control"]
+
+
+def test_a_longer_shared_lifetime_never_makes_a_personal_page_public(client):
+    with override_settings(KAIKA_STRICT_PUBLIC_PAGES=False):
+        response = client.get("/longer-user/")
+    assert_private(response, "public_kept_longer_touching_user")
+    assert "s-maxage" not in response["Cache-Control"]
 
 
 @pytest.mark.parametrize("url", ["/user/", "/session/", "/csrf/", "/cookie/"])

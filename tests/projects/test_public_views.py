@@ -26,10 +26,10 @@ def is_public(response) -> bool:
     return "public" in cache_control and "private" not in cache_control
 
 
-def max_age(response) -> int:
+def max_age(response, directive: str = "max-age") -> int:
     for part in response["Cache-Control"].split(","):
-        if part.strip().startswith("max-age="):
-            return int(part.strip().removeprefix("max-age="))
+        if part.strip().startswith(f"{directive}="):
+            return int(part.strip().removeprefix(f"{directive}="))
     raise AssertionError(response["Cache-Control"])
 
 
@@ -182,6 +182,55 @@ def test_shop_detail_shows_listings_with_remaining_stock_as_numbers(client, proj
     assert "2名様ディナーコース" in html and '残り <span class="figure">38</span> / 50' in html
     assert "販売停止のリターン" not in html
     assert '<span class="figure">7人</span>' in html and "34,000" in html
+
+
+def test_shared_caches_keep_a_shop_page_longer_than_the_other_public_pages(
+    client, project, open_round, settings
+):
+    """Shop pages are kept KAIKA_SHOP_PAGE_SHARED_MAX_AGE by the microcache and CDNs (issue 8);
+    home and the shop list keep their one-second copy."""
+    shop = make_shop(project)
+    response = client.get(shop.get_absolute_url())
+    assert is_public(response)
+    assert max_age(response, "s-maxage") == settings.KAIKA_SHOP_PAGE_SHARED_MAX_AGE == 60
+    assert max_age(response) == 60  # browsers: unchanged
+    for url in ("/", "/shops/", f"/en{shop.get_absolute_url()}"):
+        expected = 60 if url.startswith("/en/shops/") else 1
+        assert max_age(client.get(url), "s-maxage") == expected, url
+
+    settings.KAIKA_SHOP_PAGE_SHARED_MAX_AGE = 1
+    assert max_age(client.get(shop.get_absolute_url()), "s-maxage") == 1
+    settings.KAIKA_SHOP_PAGE_SHARED_MAX_AGE = 600
+    assert max_age(client.get(shop.get_absolute_url()), "s-maxage") == 60  # never past max-age
+
+
+def test_a_shop_page_copy_never_outlives_the_opening_of_the_round(client, project):
+    """However long shop pages are kept, "opens in 12 s" is never served after the opening."""
+    soon = timezone.now() + datetime.timedelta(seconds=12)
+    make_round(
+        project,
+        opens_at=soon,
+        closes_at=soon + datetime.timedelta(days=7),
+        shop_applications_close_at=soon - datetime.timedelta(days=7),
+    )
+    shop = make_shop(project)
+    response = client.get(shop.get_absolute_url())
+    assert is_public(response)
+    assert max_age(response, "s-maxage") <= 12 and max_age(response) <= 12
+    # Control: far from any change, the shop page's own lifetime.
+    Round.objects.update(opens_at=soon + datetime.timedelta(days=1))
+    assert max_age(client.get(shop.get_absolute_url()), "s-maxage") == 60
+
+
+def test_a_shop_page_says_when_its_figures_were_counted(client, project, open_round):
+    shop = make_shop(project)
+    moment = timezone.localtime()
+    html = client.get(shop.get_absolute_url()).content.decode()
+    counted = [(moment + datetime.timedelta(seconds=s)).strftime("%H:%M:%S") for s in range(0, 3)]
+    assert any(f"残りの口数は {c} 時点の数字です。" in html for c in counted), html
+    assert "お申し込みの際に、その時の残りを確かめます。" in html
+    english = client.get(f"/en{shop.get_absolute_url()}").content.decode()
+    assert any(f"units left as counted at {c}." in english for c in counted)
 
 
 def test_shop_detail_never_shows_who_operates_or_supports_the_shop(client, project, open_round):
