@@ -8,10 +8,14 @@ from functools import wraps
 
 PUBLIC_ATTR = "kaika_public_max_age"
 SHARED_ATTR = "kaika_shared_max_age_setting"
+BROWSER_ATTR = "kaika_browser_max_age"
 
 
 def public_page(
-    *, max_age: int, shared_max_age_setting: str = "KAIKA_SHARED_CACHE_MAX_AGE"
+    *,
+    max_age: int,
+    shared_max_age_setting: str = "KAIKA_SHARED_CACHE_MAX_AGE",
+    browser_max_age: int | None = None,
 ) -> Callable:
     """Mark a view as deliberately public: the same page for everyone, cacheable `max_age` s.
 
@@ -21,8 +25,12 @@ def public_page(
     A shared cache (the nginx microcache, a CDN) keeps it for the number of seconds in the
     setting `shared_max_age_setting` (read on every response, so tests can override it), never
     longer than `max_age`: one second for every public page unless a view names another.
+
+    Browsers keep it `max_age` seconds, or `browser_max_age` when given. A view whose shared
+    copy lives long gives 0 here: nginx sends no `Age` header, so a browser would otherwise
+    count its own max-age from the moment it got an already old copy.
     """
-    if max_age < 0:
+    if max_age < 0 or (browser_max_age is not None and browser_max_age < 0):
         raise ValueError("max_age must be >= 0")
 
     def decorator(view: Callable) -> Callable:
@@ -32,6 +40,7 @@ def public_page(
 
         setattr(wrapped, PUBLIC_ATTR, max_age)
         setattr(wrapped, SHARED_ATTR, shared_max_age_setting)
+        setattr(wrapped, BROWSER_ATTR, browser_max_age)
         return wrapped
 
     return decorator
@@ -44,3 +53,7 @@ def public_max_age(view: Callable) -> int | None:
 
 def shared_max_age_setting(view: Callable) -> str | None:
     return getattr(view, SHARED_ATTR, None)
+
+
+def browser_max_age(view: Callable) -> int | None:
+    return getattr(view, BROWSER_ATTR, None)

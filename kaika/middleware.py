@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.cache import add_never_cache_headers, has_vary_header, patch_cache_control
 
-from kaika.cache import public_max_age, shared_max_age_setting
+from kaika.cache import browser_max_age, public_max_age, shared_max_age_setting
 
 logger = logging.getLogger("kaika.cache")
 
@@ -65,6 +65,7 @@ class PrivateByDefaultMiddleware:
     def __call__(self, request):
         request.kaika_public_max_age = None
         request.kaika_shared_max_age_setting = None
+        request.kaika_browser_max_age = None
         response = self.get_response(request)
         for header in OVERRIDING_HEADERS:
             response.headers.pop(header, None)
@@ -74,11 +75,15 @@ class PrivateByDefaultMiddleware:
             # Shared caches (the nginx microcache, a CDN) keep a public page only briefly, so
             # a staff suspension, a sold-out listing or the 9:00 opening shows within about a
             # second everywhere, while a browser may keep its own copy for max_age. Shop
-            # pages are kept longer (KAIKA_SHOP_PAGE_SHARED_MAX_AGE, settings.py says why);
-            # a view's expire_public_copy_at caps both at the round's next scheduled change.
+            # pages are kept longer (KAIKA_SHOP_PAGE_SHARED_MAX_AGE, settings.py says why)
+            # and not by browsers; a view's expire_public_copy_at caps every lifetime at the
+            # round's next scheduled change.
             setting = request.kaika_shared_max_age_setting or DEFAULT_SHARED
             shared = min(max_age, getattr(settings, setting))
-            patch_cache_control(response, public=True, max_age=max_age, s_maxage=shared)
+            browser = max_age
+            if request.kaika_browser_max_age is not None:
+                browser = min(max_age, request.kaika_browser_max_age)
+            patch_cache_control(response, public=True, max_age=browser, s_maxage=shared)
             drop_vary_accept_language(response)
             return response
 
@@ -89,6 +94,7 @@ class PrivateByDefaultMiddleware:
     def process_view(self, request, view_func, view_args, view_kwargs):
         request.kaika_public_max_age = public_max_age(view_func)
         request.kaika_shared_max_age_setting = shared_max_age_setting(view_func)
+        request.kaika_browser_max_age = browser_max_age(view_func)
 
     def may_be_public(self, request, response) -> bool:
         # Quietly private: these are legitimate outcomes of a public view, not mistakes.

@@ -397,9 +397,10 @@ KAIKA_SHARED_CACHE_MAX_AGE = int(os.environ.get("KAIKA_SHARED_CACHE_MAX_AGE", "1
 # - the order itself is always checked against the database, at once: a sold-out listing, a
 #   spent budget or a suspended round refuses the order with its own message;
 # - signed-in visitors never get a stored copy (nginx bypasses its cache for a session);
-# - browsers already keep any public page up to its max-age, 60 s for a shop page, and count
-#   the age of a shared copy in it (the Age header): a shop page is never more than 60 s old
-#   wherever it comes from, as before;
+# - browsers are told not to keep shop pages (max-age=0): nginx sends no Age header, so a
+#   browser would count its own lifetime from the moment it got an already old copy. A shop
+#   page is then never more than this many seconds old wherever it comes from; before, with a
+#   one-second shared copy and 60 s in browsers, it could be 61 s;
 # - the round's scheduled opening and closing stay exact: a copy never outlives the round's
 #   next change (projects.views.expire_public_copy_at); a staff suspension, a shop's edit or
 #   a stop of the whole site shows on anonymous shop pages within this many seconds.

@@ -117,9 +117,10 @@ def shop_list(request):
     )
 
 
-# Kept longer than other public pages by shared caches: settings.KAIKA_SHOP_PAGE_SHARED_MAX_AGE
-# says why and what it means; the page tells at what time its figures were counted.
-@public_page(max_age=60, shared_max_age_setting="KAIKA_SHOP_PAGE_SHARED_MAX_AGE")
+# Kept longer than other public pages by shared caches, and so not by browsers (their copy
+# would add its own minute to the front's): settings.KAIKA_SHOP_PAGE_SHARED_MAX_AGE says why
+# and what it means; the page tells at what time its figures were counted.
+@public_page(max_age=60, shared_max_age_setting="KAIKA_SHOP_PAGE_SHARED_MAX_AGE", browser_max_age=0)
 @require_safe
 def shop_detail(request, shop_id: int):
     now = timezone.now()

@@ -53,6 +53,9 @@ def test_nginx_keeps_a_shop_page_for_its_own_lifetime_and_then_shows_the_change(
         assert first.status == 200
         assert first.header("X-Cache-Status") == "MISS"
         assert f"s-maxage={LIFETIME}" in first.header("Cache-Control")
+        # Browsers keep no copy of their own: nginx sends no Age header (checked below), so a
+        # browser's max-age would start from the moment it got an already old copy.
+        assert "max-age=0" in first.header("Cache-Control").replace("s-maxage", "")
         assert units_left(first.body) == "50"
 
         # Twelve units sold: the database changes, the stored copy does not (yet).
@@ -73,6 +76,7 @@ def test_nginx_keeps_a_shop_page_for_its_own_lifetime_and_then_shows_the_change(
             if units_left(response.body) == "38":
                 break
             assert response.header("X-Cache-Status") in FROM_CACHE, seen
+            assert not response.header("Age"), "nginx sends Age now: browsers could keep copies"
             assert elapsed < LIFETIME + 2, f"copy kept past its lifetime: {seen}"
             time.sleep(0.1)
 
