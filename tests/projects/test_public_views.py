@@ -33,6 +33,18 @@ def max_age(response, directive: str = "max-age") -> int:
     raise AssertionError(response["Cache-Control"])
 
 
+def round_opening_in(project, *, seconds: int) -> datetime.datetime:
+    """A round of `project` that opens `seconds` from now; returns its opening time."""
+    soon = timezone.now() + datetime.timedelta(seconds=seconds)
+    make_round(
+        project,
+        opens_at=soon,
+        closes_at=soon + datetime.timedelta(days=7),
+        shop_applications_close_at=soon - datetime.timedelta(days=7),
+    )
+    return soon
+
+
 def test_home_shows_the_open_round_its_countdown_and_zero_figures(client, open_round):
     response = client.get("/")
     html = response.content.decode()
@@ -53,13 +65,7 @@ def test_home_counts_down_to_the_opening_of_a_scheduled_round(client, project):
 
 def test_home_is_never_cached_past_the_opening(client, project):
     """A cached "opens in 20 s" must not be served after 9:00: max-age stops at the opening."""
-    soon = timezone.now() + datetime.timedelta(seconds=20)
-    make_round(
-        project,
-        opens_at=soon,
-        closes_at=soon + datetime.timedelta(days=7),
-        shop_applications_close_at=soon - datetime.timedelta(days=7),
-    )
+    soon = round_opening_in(project, seconds=20)
     response = client.get("/")
     assert is_public(response)
     assert max_age(response) <= 20
@@ -207,13 +213,7 @@ def test_shared_caches_keep_a_shop_page_longer_than_the_other_public_pages(
 
 def test_a_shop_page_copy_never_outlives_the_opening_of_the_round(client, project):
     """However long shop pages are kept, "opens in 12 s" is never served after the opening."""
-    soon = timezone.now() + datetime.timedelta(seconds=12)
-    make_round(
-        project,
-        opens_at=soon,
-        closes_at=soon + datetime.timedelta(days=7),
-        shop_applications_close_at=soon - datetime.timedelta(days=7),
-    )
+    soon = round_opening_in(project, seconds=12)
     shop = make_shop(project)
     response = client.get(shop.get_absolute_url())
     assert is_public(response)
