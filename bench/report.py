@@ -224,7 +224,7 @@ def measured_section(r: dict) -> str:
         " rebuilt about every second, and that rendering took the cores from nginx)"
     )
     lifetime = r.get("shop_page_shared_lifetime", 1)
-    shop_seconds = r["settings"]["phase_seconds"] + (lifetime if lifetime > 1 else 0)
+    shop_seconds = r.get("shop_phase_seconds", r["settings"]["phase_seconds"])
     served = cache_statuses(r["endpoints"].get("shop_detail", {}))
     refreshed = (r["endpoints"].get("shop_detail", {}).get("cache") or {}).get("STALE", 0) / max(
         shop_seconds, 1

@@ -565,6 +565,7 @@ def anonymous_pages(stack, host: str, dataset: dict, endpoints: dict, results: d
     # than the lifetime would measure the warm-up's copies only, all hits.
     lifetime = shared_lifetime(f"{host}/shops/{lo}/")
     results["shop_page_shared_lifetime"] = lifetime
+    results["shop_phase_seconds"] = PHASE_SECONDS + (lifetime if lifetime > 1 else 0)
     endpoints["shop_detail"] = wrk(
         stack,
         "shop page (3,200 shops at random)",
@@ -572,7 +573,7 @@ def anonymous_pages(stack, host: str, dataset: dict, endpoints: dict, results: d
         str(lo),
         str(hi),
         "/shops/",
-        seconds=PHASE_SECONDS + (lifetime if lifetime > 1 else 0),
+        seconds=results["shop_phase_seconds"],
     )
     stack.alive()
 

@@ -23,10 +23,6 @@ logger = logging.getLogger("kaika.cache")
 OVERRIDING_HEADERS = ("X-Accel-Expires", "Surrogate-Control", "CDN-Cache-Control")
 
 
-# The setting that says how long a shared cache keeps a public page, unless its view names one.
-DEFAULT_SHARED = "KAIKA_SHARED_CACHE_MAX_AGE"
-
-
 class PublicPageError(ImproperlyConfigured):
     pass
 
@@ -78,8 +74,7 @@ class PrivateByDefaultMiddleware:
             # pages are kept longer (KAIKA_SHOP_PAGE_SHARED_MAX_AGE, settings.py says why)
             # and not by browsers; a view's expire_public_copy_at caps every lifetime at the
             # round's next scheduled change.
-            setting = request.kaika_shared_max_age_setting or DEFAULT_SHARED
-            shared = min(max_age, getattr(settings, setting))
+            shared = min(max_age, getattr(settings, request.kaika_shared_max_age_setting))
             browser = max_age
             if request.kaika_browser_max_age is not None:
                 browser = min(max_age, request.kaika_browser_max_age)
