@@ -6,13 +6,14 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test bench install lint format check messages clean
+.PHONY: run serve test bench install lint format check messages clean constraints
 
-$(VENV)/.installed: pyproject.toml
+# The versions installed are the ones pinned in constraints.txt (what the suite passed with).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.13 or python3.12)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -36,7 +37,7 @@ serve: install messages
 # each run) and Redis db 9, the production stack on loopback, wrk and locust; writes
 # docs/benchmarks.md and docs/benchmarks.png. A few minutes on 2 cores. Never run in CI.
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
 	touch $@
 
 bench: $(VENV)/.bench-installed messages
@@ -46,6 +47,19 @@ bench: $(VENV)/.bench-installed messages
 # PostgreSQL / Redis, else SQLite and local memory (service-only tests skip, saying why).
 test: install messages
 	DJANGO_SETTINGS_MODULE=kaika.settings_test $(PY) -m pytest $(PYTEST_ARGS)
+
+# Every dependency to the newest version pyproject.toml allows, resolved in a scratch
+# environment and pinned in constraints.txt (its first lines kept). Then `make test`, and
+# commit constraints.txt.
+constraints:
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3.13 or python3.12)."; exit 1; }
+	rm -rf .venv-resolve
+	$(PYTHON) -m venv .venv-resolve
+	.venv-resolve/bin/python -m pip install --quiet --upgrade pip
+	.venv-resolve/bin/python -m pip install --quiet -e ".[dev,bench]"
+	{ grep '^#' constraints.txt; .venv-resolve/bin/python -m pip freeze --exclude-editable; } \
+		> constraints.new && mv constraints.new constraints.txt
+	rm -rf .venv-resolve
 
 lint: install
 	$(VENV)/bin/ruff check .
