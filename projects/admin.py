@@ -18,11 +18,21 @@ from projects.services import (
 
 
 class RoundInline(admin.TabularInline):
+    """The project's rounds, listed on its page; each is added and changed on its own page
+    (RoundAdmin), where the usage period is asked for, the shops are enrolled and a
+    suspension takes its reason. Editing them here would skip all three."""
+
     model = Round
     extra = 0
     fields = ("number", "shop_applications_close_at", "opens_at", "closes_at", "suspended")
-    readonly_fields = ("suspended",)
+    readonly_fields = fields
     show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Project)

@@ -107,3 +107,17 @@ def test_saving_a_new_round_in_admin_enrols_approved_shops(admin_client, project
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert shop.rounds.filter(number=7).exists()
+
+
+def test_a_projects_rounds_are_listed_on_its_page_but_added_and_changed_on_their_own(
+    admin_client, project
+):
+    """A round added inline would skip its usage period (a 500), the shops' enrolment and a
+    suspension's reason: the project's page lists them with a link to each."""
+    round_ = make_round(project)
+    response = admin_client.get(reverse("admin:projects_project_change", args=[project.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert reverse("admin:projects_round_change", args=[round_.pk]) in page
+    assert "opens_at_0" not in page  # no editable date field for a round on this page
+    assert "add-row" not in page and "DELETE" not in page
