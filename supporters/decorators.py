@@ -1,4 +1,5 @@
 from functools import wraps
+from urllib.parse import urlencode
 
 from allauth.account.models import EmailAddress
 from django.contrib import messages
@@ -17,7 +18,7 @@ def profile_required(view):
     def wrapped(request, *args, **kwargs):
         if not request.user.has_complete_profile:
             messages.info(request, _("ご支援の前に、会員情報をすべてご入力ください。"))
-            return redirect(f"{_profile_edit_url()}?next={request.get_full_path()}")
+            return redirect(f"{_profile_edit_url()}?{urlencode({'next': request.get_full_path()})}")
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -12,9 +12,12 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def url_in_language(context, language_code: str) -> str:
-    """The current page in another language, from the path alone (no cookie, no session)."""
+    """The current page in another language, from its URL alone (no cookie, no session):
+    the query string is kept, so a search, a list's page or an order being confirmed stays
+    what it was (a public page's copy is kept per URL, query string included)."""
     request = context["request"]
-    return _translated(request.path, language_code, get_urlconf(), get_script_prefix())
+    url = _translated(request.path, language_code, get_urlconf(), get_script_prefix())
+    return f"{url}?{request.GET.urlencode()}" if request.GET else url
 
 
 # Every page's header links to itself in the other language; translate_url resolves the path

@@ -21,6 +21,11 @@ def test_the_language_switch_links_to_the_same_page_in_the_other_language(client
         for japanese, english in pairs:
             assert switch.findall(client.get(japanese).content.decode()) == [english]
             assert switch.findall(client.get(english).content.decode()) == [japanese]
+    # The query string goes with it: a search, a list's page, an order being confirmed.
+    query = "q=%E3%82%AB%E3%83%95%E3%82%A7&page=2"
+    assert switch.findall(client.get(f"/shops/?{query}").content.decode()) == [
+        f"/en/shops/?{query}".replace("&", "&amp;")
+    ]
     from kaika.templatetags.kaika_tags import _translated
 
     assert _translated.cache_info().hits > 0

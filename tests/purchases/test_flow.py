@@ -17,6 +17,7 @@ from purchases.sandbox import CARD_DECLINED, CARD_TIMES_OUT
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round
 from tests.purchases.helpers import confirm_url, form_fields, order_via_confirmation
+from tests.url_catalogue import PROFILE_POST
 
 pytestmark = pytest.mark.django_db
 PRIVATE = "no-store"
@@ -236,6 +237,18 @@ def test_the_confirmation_needs_a_complete_profile_and_a_verified_email(client, 
     assert Order.objects.filter(supporter=unverified).count() == 1
     client.logout()
     assert "/accounts/login/" in client.get(confirm_url(live_offer)).url
+
+
+def test_the_profile_form_brings_the_supporter_back_to_the_whole_confirmation(client, live_offer):
+    """The confirmation's query string (listing, round, units) survives the profile form."""
+    client.force_login(make_user(profile=False))
+    url = confirm_url(live_offer, units=3)
+    to_profile = client.get(url).url
+    assert to_profile.startswith(reverse("supporters:profile_edit") + "?next=")
+    back = client.post(to_profile, PROFILE_POST)
+    assert back.status_code == 302 and back.url == url
+    page = client.get(back.url)
+    assert page.status_code == 200 and form_fields(page.content.decode())["units"] == "3"
 
 
 def test_another_supporters_order_or_ticket_by_code_is_404(user_client, user, live_offer):
