@@ -102,9 +102,11 @@ class Order(models.Model):
     closed_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
     # The provider's reference for the payment (never card data).
     payment_reference = models.CharField(_("決済番号"), max_length=100, blank=True)
-    # Set when a successful payment arrived for an order that had already expired, failed or
-    # been cancelled: it is not revived; staff refund it.
-    late_payment_reference = models.CharField(_("期限後の決済(要返金)"), max_length=100, blank=True)
+    # The provider's references of successful payments the order did not take, one a line:
+    # a payment that arrived when the order had already expired, failed or been cancelled (it
+    # is not revived), or a second payment of a paid order (another tab, the card page paid
+    # twice). Staff refund each one.
+    late_payment_reference = models.TextField(_("返金が必要な決済"), blank=True)
     staff_note = models.TextField(_("事務局メモ"), blank=True)
 
     objects = OrderQuerySet.as_manager()

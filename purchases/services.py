@@ -30,6 +30,7 @@ from django.core.mail import EmailMessage
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -632,19 +633,26 @@ def payment_record(*, result: PaymentResult, now: datetime.datetime) -> Order:
             return order
         if order.status == OrderStatus.PAID and order.payment_reference == result.reference:
             return order  # the same success delivered again
+        refunds_owed = order.late_payment_reference.split()
+        if result.reference in refunds_owed:
+            return order  # a payment already recorded for a refund, delivered again
         # The payment's own time decides, not when its notice reached us, but only while the
         # reservation is still held: an order already expired by the cron is not revived.
         if order.status == OrderStatus.PENDING and result.at < order.expires_at:
             _mark_paid(order, result.reference, now)
             return order
+        # A payment the order does not take: recorded for a refund, and the supporter told.
+        # A paid order stays paid, with its tickets (a second payment of it is refunded);
+        # any other is not revived.
+        kind = "duplicate" if order.status == OrderStatus.PAID else "late"
         if order.status == OrderStatus.PENDING:
             _release_counters(order)
             order.status = OrderStatus.EXPIRED
             order.closed_at = now
         logger.warning("payment for order %s arrived when it was %s", order.code, order.status)
-        order.late_payment_reference = result.reference
+        order.late_payment_reference = "\n".join([*refunds_owed, result.reference])
         order.save(update_fields=["status", "closed_at", "late_payment_reference"])
-        _notify(order, "late")
+        _notify(order, kind)
     return order
 
 
@@ -788,11 +796,17 @@ def ticket_redeem(
 
 
 def _notify(order: Order, kind: str) -> None:
-    """Confirmation, failure, cancellation, refund and late-payment emails, after commit.
-    They name the order and amounts only: never card data (which we never see)."""
+    """Confirmation, failure, cancellation, refund, late and duplicate payment emails, after
+    commit. They name the order and amounts only, never card data (which we never see), and
+    link to the order's page (which asks the supporter to sign in)."""
     # The supporter reads Japanese; the email does not follow the current request's language.
     with translation.override("ja"):
-        context = {"order": order, "kind": kind, "site_url": getattr(settings, "SITE_URL", "")}
+        context = {
+            "order": order,
+            "kind": kind,
+            "order_url": settings.KAIKA_SITE_URL
+            + reverse("purchases:order_detail", kwargs={"order_code": order.code}),
+        }
         subject = render_to_string("purchases/email/order_subject.txt", context).strip()
         body = render_to_string("purchases/email/order_body.txt", context)
     send_email_on_commit(EmailMessage(subject=subject, body=body, to=[order.supporter.email]))

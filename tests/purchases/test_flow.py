@@ -171,6 +171,46 @@ def test_a_failure_arriving_after_the_success_changes_nothing(user_client, user,
     assert order.status == OrderStatus.PAID and order.tickets.count() == 6
 
 
+def test_a_second_payment_of_a_paid_order_is_kept_for_a_refund_and_the_order_stays_paid(
+    user_client, user, live_offer, mailoutbox, django_capture_on_commit_callbacks
+):
+    """The card page paid twice (another tab, the Back button): the order keeps its tickets,
+    each extra payment is listed for staff to refund, and the supporter is told exactly that,
+    once per payment, never that the order failed."""
+    order = pending_order(user_client, user, live_offer)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(user_client, result_for(order, ref="sbx_first"))
+        deliver(user_client, result_for(order, ref="sbx_second"))
+        deliver(user_client, result_for(order, ref="sbx_second"))  # delivered again
+        deliver(user_client, result_for(order, ref="sbx_third"))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID and order.payment_reference == "sbx_first"
+    assert order.tickets.count() == 6
+    assert order.late_payment_reference.split() == ["sbx_second", "sbx_third"]
+    assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == order.amount
+    assert [m.subject for m in mailoutbox] == [
+        f"[kaika] ご支援ありがとうございます ({order.code})",
+        f"[kaika] 重複したお支払いについて ({order.code})",
+        f"[kaika] 重複したお支払いについて ({order.code})",
+    ]
+    assert "お申込とチケットはそのまま有効です" in mailoutbox[1].body
+    assert "成立していません" not in mailoutbox[1].body
+    page = user_client.get(order.get_absolute_url()).content.decode()
+    assert "ご支援ありがとうございます" in page and "重複した分の金額は返金いたします" in page
+    assert "無効のままです" not in page
+
+
+def test_every_order_email_links_to_the_orders_page(
+    user_client, user, live_offer, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.KAIKA_SITE_URL = "https://kaika.example.jp"
+    order = pending_order(user_client, user, live_offer)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(user_client, result_for(order))
+    link = f"https://kaika.example.jp/mypage/orders/{order.code}/"
+    assert len(mailoutbox) == 1 and link in mailoutbox[0].body
+
+
 def test_a_late_success_never_revives_an_expired_order(user_client, user, live_offer):
     from purchases.services import orders_expire
 
