@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from kaika.admin import ReadOnlyAdmin
 from kaika.forms import RejectControlCharactersMixin
@@ -152,3 +154,20 @@ class TripwireReportAdmin(ReadOnlyAdmin):
     list_display = ("at", "path", "verified", "user_id", "client_ip", "request_id")
     list_filter = ("verified",)
     search_fields = ("path", "=user_id", "=request_id", "=client_ip")
+
+
+# The worker's queue (django_tasks_db) holds every email as it is sent: a password-reset or
+# email-verification link, a supporter's name and address, an inquiry's text. Staff see that a
+# task ran or failed, when and why (the traceback), never what it carried (its arguments) or
+# returned. Finished rows are deleted daily (`manage.py prune_db_task_results`,
+# docs/operations.md).
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class QueuedTaskAdmin(DBTaskResultAdmin):
+    hidden_fields = ("args_kwargs", "return_value")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [name for name in fields if name not in self.hidden_fields]

@@ -54,3 +54,32 @@ def test_an_order_confirmation_reaches_the_supporter_through_the_worker():
     assert mail.outbox == []
     call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
     assert any(supporter.email in m.to for m in mail.outbox)
+
+
+@override_settings(TASKS=DATABASE_TASKS)
+def test_staff_see_that_an_email_was_sent_never_its_text_and_sent_ones_are_pruned(client):
+    """A queued email holds a password-reset link: admin shows the task's status, not its
+    arguments; the daily prune deletes it once sent (docs/deploy.md)."""
+    from django_tasks_db.models import DBTaskResult
+
+    user = make_user()
+    client.post(reverse("account_reset_password"), {"email": user.email})
+    call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
+    lines = mail.outbox[0].body.splitlines()
+    reset_link = next(line for line in lines if "/password/reset/" in line)
+    task = DBTaskResult.objects.get()
+    assert reset_link.strip() in str(task.args_kwargs)  # what is kept until the prune
+    staff = make_user(email="staff-tasks@example.jp", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    for url in (
+        reverse("admin:django_tasks_database_dbtaskresult_changelist"),
+        reverse("admin:django_tasks_database_dbtaskresult_change", args=[task.pk]),
+    ):
+        page = client.get(url)
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert "send_email" in text
+        assert "/password/reset/" not in text and user.email not in text
+
+    call_command("prune_db_task_results", min_age_days=0, verbosity=0)
+    assert not DBTaskResult.objects.exists()
