@@ -44,6 +44,10 @@ class RedeemForm(RejectControlCharactersMixin, forms.Form):
         max_value=10_000_000,
         error_messages={"invalid": _("利用額は1円以上の整数で入力してください。")},
     )
+    # One per redemption screen shown: sent twice, it takes the amount once.
+    idempotency_key = forms.CharField(
+        max_length=64, min_length=16, required=False, widget=forms.HiddenInput
+    )
 
     def clean_code(self):
         # Typed codes are often lower case or spaced; a scanned QR gives the ticket's URL.

@@ -199,6 +199,9 @@ class TicketUse(models.Model):
         verbose_name=_("受付者"),
     )
     used_at = models.DateTimeField(_("利用日時"))
+    # From the redemption form, one per page shown: the same form sent twice (a double tap,
+    # a resent POST on a slow connection) finds this use instead of taking the amount again.
+    idempotency_key = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("チケットの利用")
@@ -206,6 +209,11 @@ class TicketUse(models.Model):
         ordering = ["-used_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=1), name="ticketuse_amount_positive"),
+            models.UniqueConstraint(
+                fields=["ticket", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="ticketuse_one_per_form",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -81,6 +81,9 @@ class PurchaseError(DomainError):
         "tickets_used": _("利用済みのチケットがあるため、返金できません。"),
         "ticket_not_found": _("チケットが見つかりません。番号をご確認ください。"),
         "ticket_wrong_shop": _("このチケットは、このお店では使えません。"),
+        "shop_not_redeeming": _(
+            "このお店は現在、チケットを受け付けられません。事務局にお問い合わせください。"
+        ),
         "ticket_void": _("このチケットは無効です。"),
         "ticket_not_in_usage_period": _("チケットの利用期間外です(%(start)s〜%(end)s)。"),
         "invalid_amount": _("利用額は1円以上の整数で入力してください。"),
@@ -745,11 +748,25 @@ def order_refund(*, order: Order, now: datetime.datetime, note: str = "") -> Ord
 
 
 def ticket_redeem(
-    *, shop, code: str, amount: int, operator: User | None, now: datetime.datetime
+    *,
+    shop,
+    code: str,
+    amount: int,
+    operator: User | None,
+    now: datetime.datetime,
+    idempotency_key: str = "",
 ) -> TicketUse:
-    """The shop takes `amount` yen off a ticket. Partial use keeps the rest on the ticket."""
+    """The shop takes `amount` yen off a ticket. Partial use keeps the rest on the ticket.
+
+    The same `idempotency_key` for the same ticket returns the use it made the first time
+    (its `repeated` attribute then True), and takes nothing more. Only an approved shop
+    takes tickets (one withdrawn by staff no longer can)."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
         raise PurchaseError("invalid_amount")
+    if len(idempotency_key) > 64:
+        raise PurchaseError("invalid_request")
+    if shop.status != ShopStatus.APPROVED:
+        raise PurchaseError("shop_not_redeeming")
     with transaction.atomic():
         tickets = Ticket.objects.select_related("round")
         if not _locks_disabled():
@@ -761,6 +778,12 @@ def ticket_redeem(
             raise PurchaseError("ticket_not_found")
         if ticket.shop_id != shop.pk:
             raise PurchaseError("ticket_wrong_shop")
+        if idempotency_key:
+            # Read after the ticket's lock: a first sending that got there before has committed.
+            done = TicketUse.objects.filter(ticket=ticket, idempotency_key=idempotency_key).first()
+            if done is not None:
+                done.repeated = True
+                return done
         if ticket.status != TicketStatus.VALID:
             raise PurchaseError("ticket_void")
         if not ticket.usable_on(timezone.localdate(now)):
@@ -782,14 +805,17 @@ def ticket_redeem(
         ShopRound.objects.filter(shop_id=ticket.shop_id, round_id=ticket.round_id).update(
             tickets_used_amount=F("tickets_used_amount") + amount
         )
-        return TicketUse.objects.create(
+        use = TicketUse.objects.create(
             ticket=ticket,
             shop_id=ticket.shop_id,
             amount=amount,
             balance_after=ticket.balance - amount,
             operator=operator,
             used_at=now,
+            idempotency_key=idempotency_key,
         )
+        use.repeated = False
+        return use
 
 
 # --- Emails --------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 shop's redemption screen. Every view here is per-user: never cached, and an order or ticket
 is found only through its owner (another supporter's code is a 404, as is a made-up one)."""
 
+from urllib.parse import urlencode
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -227,9 +229,14 @@ def ticket_detail(request, ticket_code: str):
         ),
         code=ticket_code,
     )
-    # The QR code carries the ticket's own URL; the shop's redemption screen reads the code
-    # out of it. Rendered inline as SVG (no image request, nothing cached anywhere).
-    qr_svg = segno.make(request.build_absolute_uri(ticket.get_absolute_url()), error="m")
+    # The QR code carries the shop's redemption screen with the ticket's code filled in: read
+    # with the shop's phone camera, it opens there (the shop's operators only; anyone else
+    # gets a 404). Pasted into that screen, the code is read out of it. Rendered inline as
+    # SVG (no image request, nothing cached anywhere).
+    redeem_url = reverse("purchases:manage_redeem", kwargs={"shop_id": ticket.shop_id})
+    qr_svg = segno.make(
+        request.build_absolute_uri(f"{redeem_url}?{urlencode({'code': ticket.code})}"), error="m"
+    )
     return render(
         request,
         "purchases/ticket_detail.html",
@@ -247,7 +254,10 @@ def ticket_detail(request, ticket_code: str):
 @require_http_methods(["GET", "POST"])
 def manage_redeem(request, shop_id: int):
     shop = operated_shop(request, shop_id)
-    form = RedeemForm(request.POST or None, initial={"code": request.GET.get("code", "")})
+    form = RedeemForm(
+        request.POST or None,
+        initial={"code": request.GET.get("code", ""), "idempotency_key": OrderForm.new_key()},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             use = ticket_redeem(
@@ -256,15 +266,25 @@ def manage_redeem(request, shop_id: int):
                 amount=form.cleaned_data["amount"],
                 operator=request.user,
                 now=timezone.now(),
+                idempotency_key=form.cleaned_data["idempotency_key"],
             )
         except PurchaseError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(
-                request,
-                _("%(amount)s円を利用しました。残額は%(balance)s円です。")
-                % {"amount": f"{use.amount:,}", "balance": f"{use.balance_after:,}"},
-            )
+            figures = {"amount": f"{use.amount:,}", "balance": f"{use.balance_after:,}"}
+            if use.repeated:
+                messages.info(
+                    request,
+                    _(
+                        "この利用はすでに受け付けています(%(amount)s円、残額%(balance)s円)。"
+                        "二重には引いていません。"
+                    )
+                    % figures,
+                )
+            else:
+                messages.success(
+                    request, _("%(amount)s円を利用しました。残額は%(balance)s円です。") % figures
+                )
             return redirect("purchases:manage_redeem", shop_id=shop.pk)
     recent = TicketUse.objects.filter(shop=shop).select_related("ticket")[:20]
     return render(

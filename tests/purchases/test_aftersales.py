@@ -1,15 +1,17 @@
 """After the sale: cancellation, staff refunds, expiry, tickets at the till, My page."""
 
 import datetime
+import re
 from io import StringIO
 
 import pytest
+import segno
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import Listing, Project, ShopRound
+from projects.models import Listing, Project, ShopRound, ShopStatus
 from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse
 from purchases.services import (
     PaymentResult,
@@ -220,6 +222,65 @@ def test_the_redemption_screen_reads_the_qr_url_and_the_balance_drops(offer, use
     supporter.force_login(user)
     html = supporter.get(ticket.get_absolute_url()).content.decode()
     assert "300" in html and "200" in html
+
+
+def redemption_screen(offer):
+    """The shop's operator on its redemption screen, with today in the usage period."""
+    operator = make_user()
+    offer.shop.operators.add(operator)
+    client = Client()
+    client.force_login(operator)
+    today = datetime.date.today()
+    type(offer.round).objects.filter(pk=offer.round.pk).update(
+        usage_starts_on=today - datetime.timedelta(days=1),
+        usage_ends_on=today + datetime.timedelta(days=1),
+    )
+    return client, reverse("purchases:manage_redeem", kwargs={"shop_id": offer.shop.pk})
+
+
+def test_a_redemption_sent_twice_takes_the_amount_once_and_says_so(offer, user):
+    ticket = paid(offer, user).tickets.first()
+    client, url = redemption_screen(offer)
+    page = client.get(url).content.decode()
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    fields = {"code": ticket.code, "amount": "200", "idempotency_key": key}
+    first = client.post(url, fields, follow=True).content.decode()
+    again = client.post(url, fields, follow=True).content.decode()
+    assert "200円を利用しました" in first
+    assert "すでに受け付けています" in again and "二重には引いていません" in again
+    assert Ticket.objects.get(pk=ticket.pk).balance == 300
+    assert TicketUse.objects.filter(ticket=ticket).count() == 1
+    # The next purchase at the till is a new screen, with a new key.
+    next_key = re.search(r'name="idempotency_key" value="([^"]+)"', again).group(1)
+    assert next_key != key
+    client.post(url, {**fields, "idempotency_key": next_key})
+    assert Ticket.objects.get(pk=ticket.pk).balance == 100
+
+
+def test_a_shop_no_longer_approved_takes_no_ticket(offer, user):
+    ticket = paid(offer, user).tickets.first()
+    type(offer.shop).objects.filter(pk=offer.shop.pk).update(status=ShopStatus.WITHDRAWN)
+    offer.shop.refresh_from_db()
+    with pytest.raises(PurchaseError) as refused:
+        ticket_redeem(
+            shop=offer.shop, code=ticket.code, amount=100, operator=None, now=at_till(offer)
+        )
+    assert refused.value.code == "shop_not_redeeming"
+    assert Ticket.objects.get(pk=ticket.pk).balance == 500
+
+
+def test_the_tickets_qr_code_opens_the_shops_redemption_screen_with_the_code(offer, user):
+    ticket = paid(offer, user).tickets.first()
+    supporter = Client()
+    supporter.force_login(user)
+    page = supporter.get(ticket.get_absolute_url()).content.decode()
+    redeem = reverse("purchases:manage_redeem", kwargs={"shop_id": offer.shop.pk})
+    expected = segno.make(f"http://testserver{redeem}?code={ticket.code}", error="m")
+    assert expected.svg_inline(scale=5, border=2, title=ticket.code) in page
+    # Scanned by the shop's operator, it opens the screen with the code filled in.
+    client, url = redemption_screen(offer)
+    assert url == redeem
+    assert f'value="{ticket.code}"' in client.get(f"{url}?code={ticket.code}").content.decode()
 
 
 def test_someone_who_does_not_operate_the_shop_gets_404_on_its_redemption_screen(offer, user):

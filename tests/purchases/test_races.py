@@ -145,17 +145,23 @@ def test_negative_control_without_locks_the_tabs_exceed_the_cap(settings):
 # --- Double spend of one ticket -------------------------------------------------------------
 
 
-def redemption_race():
+def paid_ticket():
+    """A 500-yen ticket, and a moment of its usage period."""
     offer = make_offer()
     person = supporters(1)[0]
     order = buy_at(offer, person, offer.standard, 1, "ticket-race")
     payment_record(
         result=PaymentResult(order.code, "sbx_race", order.amount, True, DURING), now=DURING
     )
-    ticket = Ticket.objects.filter(order=order).first()  # a 500-yen ticket
+    ticket = Ticket.objects.filter(order=order).first()
     at_till = datetime.datetime.combine(
         offer.round.usage_starts_on, datetime.time(12), DURING.tzinfo
     )
+    return offer, ticket, at_till
+
+
+def redemption_race():
+    offer, ticket, at_till = paid_ticket()
     tills = 20
     race(
         tills,
@@ -177,3 +183,36 @@ def test_negative_control_without_locks_the_ticket_is_double_spent(settings):
     settings.KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
     face, used, _balance = redemption_race()
     assert used > face, "the unlocked race did not double spend: the test cannot see races"
+
+
+def same_form_race():
+    """One redemption form sent ten times at once (a double tap on a slow connection)."""
+    offer, ticket, at_till = paid_ticket()
+    outcomes = race(
+        10,
+        lambda i: ticket_redeem(
+            shop=offer.shop,
+            code=ticket.code,
+            amount=100,
+            operator=None,
+            now=at_till,
+            idempotency_key="one-form-sent-ten-times",
+        ),
+    )
+    return ticket, outcomes
+
+
+def test_one_redemption_form_sent_ten_times_at_once_takes_the_amount_once():
+    ticket, outcomes = same_form_race()
+    assert len({use.pk for use in outcomes}) == 1
+    assert [use.repeated for use in outcomes].count(False) == 1
+    assert Ticket.objects.get(pk=ticket.pk).balance == 400
+    assert TicketUse.objects.filter(ticket=ticket).count() == 1
+
+
+def test_negative_control_without_locks_the_same_form_collides(settings):
+    """Unlocked, every sending misses the others' use and tries to write its own: the unique
+    constraint keeps the money right, but nine tills get an error instead of the answer."""
+    settings.KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
+    with pytest.raises(AssertionError, match="ticketuse_one_per_form"):
+        same_form_race()
