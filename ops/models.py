@@ -70,6 +70,8 @@ class ExposureAction(models.TextChoices):
     OPERATOR_SUPPORTER_DATA = "operator", _("店舗管理画面(支援者の情報)")
     PURCHASE_CONFIRMATION = "purchase", _("支援の確認")
     ORDER_HISTORY = "orders", _("支援履歴")
+    TICKETS = "tickets", _("チケット(QRコード)")
+    DATA_EXPORT = "data_export", _("会員データのダウンロード")
 
 
 class ExposureLog(models.Model):

@@ -199,6 +199,7 @@ def order_cancel_view(request, order_code: str):
         else:
             messages.success(request, _("申込を取り消しました。"))
         return redirect(order)
+    exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(request, "purchases/order_cancel.html", {"order": order})
 
 
@@ -212,6 +213,8 @@ def ticket_list(request):
     uses = TicketUse.objects.filter(ticket__supporter=request.user).select_related(
         "ticket", "shop"
     )[:50]
+    # Spendable codes and the purchase history: logged for the incident report.
+    exposure_record(request, subject=request.user, action=ExposureAction.TICKETS)
     return render(
         request,
         "purchases/ticket_list.html",
@@ -233,6 +236,7 @@ def ticket_detail(request, ticket_code: str):
     # with the shop's phone camera, it opens there (the shop's operators only; anyone else
     # gets a 404). Pasted into that screen, the code is read out of it. Rendered inline as
     # SVG (no image request, nothing cached anywhere).
+    exposure_record(request, subject=request.user, action=ExposureAction.TICKETS)
     redeem_url = reverse("purchases:manage_redeem", kwargs={"shop_id": ticket.shop_id})
     qr_svg = segno.make(
         request.build_absolute_uri(f"{redeem_url}?{urlencode({'code': ticket.code})}"), error="m"

@@ -80,6 +80,7 @@ def data_rights(request):
 @login_required
 def data_export(request):
     data = user_data_export(user=request.user, now=timezone.now())
+    exposure_record(request, subject=request.user, action=ExposureAction.DATA_EXPORT)
     response = HttpResponse(
         json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json"
     )

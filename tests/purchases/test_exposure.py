@@ -20,3 +20,27 @@ def test_the_confirmation_page_and_order_history_are_in_the_exposure_log(user_cl
     user_client.get(reverse("purchases:order_list"))
     actions = list(ExposureLog.objects.filter(subject_id=user.pk).values_list("action", flat=True))
     assert "purchase" in actions and "orders" in actions
+
+
+def test_tickets_the_cancel_page_and_the_data_download_are_in_the_exposure_log(user_client, user):
+    """Spendable QR codes, a pending order's details and everything the site holds about the
+    person: after a leak, whoever saw them is on the report."""
+    from purchases.services import PaymentResult, payment_record
+    from tests.purchases.helpers import DURING, buy, make_offer
+
+    offer = make_offer()
+    paid = buy(offer, user, units=1)
+    payment_record(result=PaymentResult(paid.code, "sbx_x", paid.amount, True, DURING), now=DURING)
+    pending = buy(offer, user, units=1)
+    ticket = paid.tickets.first()
+    ExposureLog.objects.all().delete()
+    visits = [
+        (reverse("purchases:ticket_list"), "tickets"),
+        (ticket.get_absolute_url(), "tickets"),
+        (reverse("purchases:order_cancel", kwargs={"order_code": pending.code}), "orders"),
+        (reverse("supporters:data_export"), "data_export"),
+    ]
+    for url, action in visits:
+        assert user_client.get(url).status_code == 200
+        logged = ExposureLog.objects.filter(subject_id=user.pk).order_by("-pk").first()
+        assert logged is not None and logged.action == action, url
