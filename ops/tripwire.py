@@ -9,6 +9,7 @@ different viewers switches the whole site to maintenance (KAIKA_TRIPWIRE_AUTO_MA
 """
 
 import datetime
+import ipaddress
 
 from django.conf import settings
 from django.core.cache import cache
@@ -82,19 +83,27 @@ def tripwire_report_record(
 
 def auto_maintenance_check(*, now: datetime.datetime) -> bool:
     """Maintenance on when enough different people (verified reports) saw someone else's
-    page within the window."""
+    page within the window, from as many different networks.
+
+    A verified report proves only that the reporter is signed in as the person their cookie
+    names: someone holding several accounts can copy one account's page and report it from
+    the others. A wrongly cached page reaches people on many networks (homes, carriers), so
+    the reporters must also come from `threshold` different networks (IPv4 /24, IPv6 /48):
+    a handful of accounts on one connection can no longer stop the site, and staff are still
+    emailed about every burst. Whoever controls many networks still can; then turn automatic
+    maintenance off (KAIKA_TRIPWIRE_AUTO_MAINTENANCE=0) and decide by hand."""
     threshold, window = settings.KAIKA_TRIPWIRE_AUTO_MAINTENANCE
     if not threshold or maintenance_state().on:
         return False
-    viewers = (
-        TripwireReport.objects.filter(
-            verified=True, at__gte=now - datetime.timedelta(seconds=window)
-        )
-        .values("user_id")
-        .distinct()
-        .count()
-    )
-    if viewers < threshold:
+    reports = TripwireReport.objects.filter(
+        verified=True, at__gte=now - datetime.timedelta(seconds=window)
+    ).values_list("user_id", "client_ip")
+    viewers, networks = set(), set()
+    for user_id, ip in reports:
+        viewers.add(user_id)
+        if ip:
+            networks.add(_network(ip))
+    if len(viewers) < threshold or len(networks) < threshold:
         return False
     maintenance_set(
         on=True,
@@ -103,3 +112,8 @@ def auto_maintenance_check(*, now: datetime.datetime) -> bool:
         now=now,
     )
     return True
+
+
+def _network(ip: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    prefix = 24 if ipaddress.ip_address(ip).version == 4 else 48
+    return ipaddress.ip_network(f"{ip}/{prefix}", strict=False)

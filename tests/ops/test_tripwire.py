@@ -75,7 +75,7 @@ def test_a_burst_of_verified_reports_switches_on_maintenance(
     people = [make_user() for _ in range(4)]
     victim = people[-1]
     for n, person in enumerate(people[:3]):
-        client = Client()
+        client = Client(REMOTE_ADDR=f"198.51.{100 + n}.7")  # three networks
         client.force_login(person)
         # Control: forged reports, however many, never stop the site.
         for _ in range(3):
@@ -85,6 +85,32 @@ def test_a_burst_of_verified_reports_switches_on_maintenance(
             report(client, person, victim)
     assert maintenance_state().on
     assert Client().get("/").status_code == 503
+
+
+def test_accounts_reporting_from_one_network_do_not_stop_the_site_but_staff_hear_of_it(
+    db, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Five accounts of one person, copying one account's page and reporting it from the
+    others: verified reports, but from one connection. Staff are told; the site stays up."""
+    settings.KAIKA_TRIPWIRE_AUTO_MAINTENANCE = (5, 60)
+    make_user(email="office@example.jp", is_staff=True)
+    accounts = [make_user() for _ in range(6)]
+    copied = accounts[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, person in enumerate(accounts[1:]):
+            client = Client(REMOTE_ADDR=f"203.0.113.{10 + n}")  # one /24
+            client.force_login(person)
+            report(client, person, copied)
+    assert TripwireReport.objects.filter(verified=True).count() == 5
+    assert not maintenance_state().on
+    assert [m.to for m in mailoutbox] == [["office@example.jp"]]
+    # The same reports from five networks are a leak as it really looks: the site stops.
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, person in enumerate(accounts[1:]):
+            client = Client(REMOTE_ADDR=f"2001:db8:{n}::1")  # five /48s
+            client.force_login(person)
+            report(client, person, copied)
+    assert maintenance_state().on
 
 
 def test_automatic_maintenance_can_be_turned_off(db, settings):
