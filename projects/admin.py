@@ -1,10 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kaika.admin import confirmed_action, log_action_done
 from kaika.forms import RejectControlCharactersMixin
 from projects.models import Listing, Project, Round, Shop, ShopRound
 from projects.services import (
@@ -56,6 +55,23 @@ class SuspendForm(RejectControlCharactersMixin, forms.Form):
     reason = forms.CharField(label=_("一時停止の理由"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class ApproveForm(RejectControlCharactersMixin, forms.Form):
+    comment = forms.CharField(
+        label=_("申請者への連絡事項"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RejectForm(ApproveForm):
+    comment = forms.CharField(
+        label=_("却下の理由(申請者にお知らせします)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
     list_display = (
@@ -83,40 +99,53 @@ class RoundAdmin(admin.ModelAdmin):
         if joined:
             self.message_user(request, _("%(n)s店舗がこの期に参加しました。") % {"n": joined})
 
-    @admin.action(description=_("選択した期の募集を一時停止する"))
+    @admin.action(description=_("選択した期の募集を一時停止する"), permissions=["change"])
     def suspend_rounds(self, request, queryset):
-        # Two steps: the first shows a form for the reason, the second (with "apply") acts.
-        form = SuspendForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            now = timezone.now()
-            for round_ in queryset:
-                round_suspend(round_=round_, reason=form.cleaned_data["reason"], now=now)
-            self.message_user(
-                request,
-                _("%(n)s件の期を一時停止しました。") % {"n": queryset.count()},
-                messages.WARNING,
-            )
-            return None
-        return TemplateResponse(
+        answer = confirmed_action(
+            self,
             request,
-            "admin/projects/round/suspend.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("募集の一時停止"),
-                "opts": self.model._meta,
-                "rounds": queryset,
-                "form": form,
-                "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            },
+            queryset,
+            title=_("募集の一時停止"),
+            explanation=_(
+                "次の期の募集を直ちに一時停止します。時刻に関係なく、解除するまで募集は再開しません。"
+            ),
+            button=_("一時停止する"),
+            form_class=SuspendForm,
         )
+        if not isinstance(answer, dict):
+            return answer
+        now = timezone.now()
+        for round_ in queryset:
+            round_suspend(round_=round_, reason=answer["reason"], now=now)
+            log_action_done(self, request, round_, _("募集を一時停止: %s") % answer["reason"])
+        self.message_user(
+            request,
+            _("%(n)s件の期を一時停止しました。") % {"n": len(queryset)},
+            messages.WARNING,
+        )
+        return None
 
-    @admin.action(description=_("選択した期の一時停止を解除する"))
+    @admin.action(description=_("選択した期の一時停止を解除する"), permissions=["change"])
     def resume_rounds(self, request, queryset):
+        answer = confirmed_action(
+            self,
+            request,
+            queryset,
+            title=_("一時停止の解除"),
+            explanation=_(
+                "次の期の一時停止を解除します。募集期間中の期は、直ちに申込の受付を再開します。"
+            ),
+            button=_("解除する"),
+        )
+        if not isinstance(answer, dict):
+            return answer
         for round_ in queryset:
             round_resume(round_=round_)
+            log_action_done(self, request, round_, _("一時停止を解除"))
         self.message_user(
             request, _("%(n)s件の期の一時停止を解除しました。") % {"n": len(queryset)}
         )
+        return None
 
 
 class ShopRoundInline(admin.TabularInline):
@@ -185,26 +214,60 @@ class ShopAdmin(admin.ModelAdmin):
         ),
     )
 
-    def _review(self, request, queryset, service, done_message):
+    def _review(self, request, queryset, service, done_message, answer):
         now = timezone.now()
         done = 0
         for shop in queryset:
             try:
-                service(shop=shop, now=now)
+                shop = service(shop=shop, now=now, comment=answer["comment"])
             except CatalogError as error:
                 self.message_user(request, f"{shop}: {error.message}", messages.WARNING)
             else:
                 done += 1
+                decision = f"{shop.get_status_display()}: {answer['comment']}".rstrip(": ")
+                log_action_done(self, request, shop, decision)
         if done:
             self.message_user(request, done_message % {"n": done})
 
-    @admin.action(description=_("選択した店舗を承認する(申請者にメールします)"))
+    @admin.action(
+        description=_("選択した店舗を承認する(申請者にメールします)"), permissions=["change"]
+    )
     def approve_shops(self, request, queryset):
-        self._review(request, queryset, shop_approve, _("%(n)s店舗を承認しました。"))
+        answer = confirmed_action(
+            self,
+            request,
+            queryset,
+            title=_("店舗の承認"),
+            explanation=_(
+                "次の店舗を承認し、申請者にメールします。連絡事項は、メールと店舗管理画面に表示されます(空欄なら表示しません)。"
+            ),
+            button=_("承認する"),
+            form_class=ApproveForm,
+        )
+        if not isinstance(answer, dict):
+            return answer
+        self._review(request, queryset, shop_approve, _("%(n)s店舗を承認しました。"), answer)
+        return None
 
-    @admin.action(description=_("選択した店舗を却下する(「申請者への連絡事項」をメールします)"))
+    @admin.action(
+        description=_("選択した店舗を却下する(理由を申請者にメールします)"), permissions=["change"]
+    )
     def reject_shops(self, request, queryset):
-        self._review(request, queryset, shop_reject, _("%(n)s店舗を却下しました。"))
+        answer = confirmed_action(
+            self,
+            request,
+            queryset,
+            title=_("店舗の却下"),
+            explanation=_(
+                "次の店舗の申請を却下し、理由を申請者にメールします。理由は店舗管理画面にも表示されます。"
+            ),
+            button=_("却下する"),
+            form_class=RejectForm,
+        )
+        if not isinstance(answer, dict):
+            return answer
+        self._review(request, queryset, shop_reject, _("%(n)s店舗を却下しました。"), answer)
+        return None
 
 
 @admin.register(Listing)

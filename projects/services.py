@@ -85,8 +85,7 @@ def shop_approve(*, shop: Shop, now: datetime.datetime, comment: str = "") -> Sh
             raise CatalogError("shop_not_pending")
         shop.status = ShopStatus.APPROVED
         shop.reviewed_at = now
-        if comment:
-            shop.review_comment = comment
+        shop.review_comment = comment  # this decision's message; blank clears an old one
         shop.save(update_fields=["status", "reviewed_at", "review_comment"])
         Listing.objects.get_or_create(
             shop=shop,
@@ -117,8 +116,7 @@ def shop_reject(*, shop: Shop, now: datetime.datetime, comment: str = "") -> Sho
             raise CatalogError("shop_not_pending")
         shop.status = ShopStatus.REJECTED
         shop.reviewed_at = now
-        if comment:
-            shop.review_comment = comment
+        shop.review_comment = comment  # this decision's message; blank clears an old one
         shop.save(update_fields=["status", "reviewed_at", "review_comment"])
         _notify_review(shop, "rejected")
     return shop

@@ -2,10 +2,13 @@
 budget and voids its unused tickets; expire a stale pending order. Orders and tickets are
 never edited by hand: every change goes through purchases.services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kaika.admin import confirmed_action, log_action_done
+from kaika.forms import RejectControlCharactersMixin
 from purchases.models import Order, OrderStatus, Ticket, TicketUse
 from purchases.services import PurchaseError, order_expire, order_refund
 
@@ -51,25 +54,55 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("選択したお支払い済みの申込を返金・取消する(チケットは無効)"))
+    @admin.action(
+        description=_("選択したお支払い済みの申込を返金・取消する(チケットは無効)"),
+        permissions=["change"],
+    )
     def refund_orders(self, request, queryset):
+        paid = queryset.filter(status=OrderStatus.PAID)
+        answer = confirmed_action(
+            self,
+            request,
+            paid,
+            title=_("返金・取消"),
+            explanation=_(
+                "次のお支払い済みの申込を取り消し、返金します。チケットは無効になり、支援者にメールでお知らせします。元には戻せません(利用済みのチケットがある申込は取り消せません)。"
+            ),
+            button=_("返金・取消する"),
+            form_class=RefundForm,
+        )
+        if not isinstance(answer, dict):
+            return answer
         done = 0
-        for order in queryset.filter(status=OrderStatus.PAID):
+        for order in paid:
+            note = f"{timezone.localtime():%Y-%m-%d %H:%M} {request.user.email}: {answer['reason']}"
             try:
-                order_refund(
-                    order=order, now=timezone.now(), note=f"refunded by {request.user.email}"
-                )
+                order_refund(order=order, now=timezone.now(), note=note)
             except PurchaseError as error:
                 self.message_user(request, f"{order.code}: {error.message}", messages.ERROR)
             else:
                 done += 1
+                log_action_done(self, request, order, _("返金・取消: %s") % answer["reason"])
         self.message_user(request, _("%(n)s件を返金・取消しました。") % {"n": done})
+        return None
 
-    @admin.action(description=_("選択した期限切れの申込の確保を解除する"))
+    @admin.action(description=_("選択した期限切れの申込の確保を解除する"), permissions=["change"])
     def expire_stale_orders(self, request, queryset):
         now = timezone.now()
-        done = sum(order_expire(order=o, now=now) for o in queryset.stale_at(now))
+        done = 0
+        for order in queryset.stale_at(now):
+            if order_expire(order=order, now=now):
+                done += 1
+                log_action_done(self, request, order, _("期限切れの確保を解除"))
         self.message_user(request, _("%(n)s件の確保を解除しました。") % {"n": done})
+
+
+class RefundForm(RejectControlCharactersMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("返金の理由(事務局メモに残ります)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class TicketUseInline(admin.TabularInline):

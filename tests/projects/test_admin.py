@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from projects.models import Shop, ShopStatus
@@ -26,14 +27,39 @@ def test_staff_approve_shops_from_the_list_and_applicants_are_emailed(
         make_shop(project, operators=[make_user()], approved=False),
         make_shop(project, operators=[make_user()], approved=False),
     ]
+    url = reverse("admin:projects_shop_changelist")
+    chosen = {"action": "approve_shops", ACTION_CHECKBOX_NAME: [s.pk for s in shops]}
+    first = admin_client.post(url, chosen)
+    assert first.status_code == 200 and "申請者への連絡事項" in first.content.decode()
+    assert not Shop.objects.listed().exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
-            reverse("admin:projects_shop_changelist"),
-            {"action": "approve_shops", ACTION_CHECKBOX_NAME: [s.pk for s in shops]},
-        )
+        response = admin_client.post(url, {**chosen, "apply": "1", "comment": ""})
     assert response.status_code == 302
     assert set(Shop.objects.listed()) == set(shops)
     assert len(mailoutbox) == 2
+    assert LogEntry.objects.filter(object_id__in=[str(s.pk) for s in shops]).count() == 2
+
+
+def test_a_rejection_needs_a_reason_and_a_later_approval_does_not_repeat_it(
+    admin_client, project, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_round(project)
+    shop = make_shop(project, operators=[make_user()], approved=False)
+    url = reverse("admin:projects_shop_changelist")
+    chosen = {ACTION_CHECKBOX_NAME: [shop.pk], "apply": "1"}
+    refused = admin_client.post(url, {**chosen, "action": "reject_shops", "comment": ""})
+    assert refused.status_code == 200  # the form again: a rejection says why
+    assert Shop.objects.get(pk=shop.pk).status == ShopStatus.APPLIED
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            url, {**chosen, "action": "reject_shops", "comment": "所在地を確認できませんでした"}
+        )
+    assert "所在地を確認できませんでした" in mailoutbox[-1].body
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(url, {**chosen, "action": "approve_shops", "comment": ""})
+    shop.refresh_from_db()
+    assert shop.status == ShopStatus.APPROVED and shop.review_comment == ""
+    assert "所在地を確認できませんでした" not in mailoutbox[-1].body
 
 
 def test_the_shop_status_is_not_editable_by_hand_in_admin(admin_client, project):
@@ -61,9 +87,42 @@ def test_staff_suspend_a_round_with_a_reason_in_two_steps(admin_client, project)
     )
     round_.refresh_from_db()
     assert round_.suspended and round_.suspension_reason == "アクセス集中のため"
-    admin_client.post(url, {"action": "resume_rounds", ACTION_CHECKBOX_NAME: [round_.pk]})
+    # Resuming reopens sales at once: it is confirmed first, too.
+    resume = {"action": "resume_rounds", ACTION_CHECKBOX_NAME: [round_.pk]}
+    assert admin_client.post(url, resume).status_code == 200
+    round_.refresh_from_db()
+    assert round_.suspended
+    admin_client.post(url, {**resume, "apply": "1"})
     round_.refresh_from_db()
     assert not round_.suspended
+    history = [e.change_message for e in LogEntry.objects.filter(object_id=str(round_.pk))]
+    assert sorted(history) == ["一時停止を解除", "募集を一時停止: アクセス集中のため"]
+
+
+def test_staff_who_may_only_view_get_no_action_that_changes_anything(client, project):
+    """Refunds, suspensions and shop decisions need the change permission, not just view."""
+    from django.contrib.auth.models import Permission
+
+    from tests.purchases.helpers import buy, make_offer
+
+    buy(make_offer(), make_user())  # a row in each list (admin shows no actions for none)
+    lists = {
+        "admin:purchases_order_changelist": ["refund_orders", "expire_stale_orders"],
+        "admin:projects_round_changelist": ["suspend_rounds", "resume_rounds"],
+        "admin:projects_shop_changelist": ["approve_shops", "reject_shops"],
+    }
+    viewer = make_user(email="viewer@example.jp", is_staff=True)
+    viewer.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_order", "view_round", "view_shop"])
+    )
+    editor = make_user(email="editor@example.jp", is_staff=True, is_superuser=True)
+    for person, shown in ((editor, True), (viewer, False)):
+        client.force_login(person)
+        for name, actions in lists.items():
+            page = client.get(reverse(name))
+            assert page.status_code == 200, name
+            for action in actions:
+                assert (f'value="{action}"' in page.content.decode()) is shown, (person, action)
 
 
 @pytest.mark.parametrize(

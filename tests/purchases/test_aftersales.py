@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 import segno
+from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -97,14 +98,20 @@ def test_staff_refund_in_admin_releases_the_budget_and_voids_the_tickets(
     order = paid(offer, user)
     client = Client()
     client.force_login(staff_user)
+    url = reverse("admin:purchases_order_changelist")
+    chosen = {"action": "refund_orders", "_selected_action": [order.pk]}
+    # Irreversible: the first answer asks for the reason and changes nothing.
+    first = client.post(url, chosen)
+    assert first.status_code == 200 and "返金の理由" in first.content.decode()
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("admin:purchases_order_changelist"),
-            {"action": "refund_orders", "_selected_action": [order.pk]},
-        )
+        response = client.post(url, {**chosen, "apply": "1", "reason": "店舗の閉店のため"})
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.status == OrderStatus.REFUNDED
+    assert staff_user.email in order.staff_note and "店舗の閉店のため" in order.staff_note
+    history = LogEntry.objects.get(object_id=str(order.pk))
+    assert history.user == staff_user and "店舗の閉店のため" in history.change_message
     assert set(order.tickets.values_list("status", "balance")) == {(TicketStatus.VOID, 0)}
     project = Project.objects.get(pk=offer.project.pk)
     assert (project.amount_raised, project.supporters_count) == (0, 0)
