@@ -13,6 +13,7 @@ from projects.services import (
     round_suspend,
     shop_approve,
     shop_reject,
+    shop_withdraw,
 )
 
 
@@ -59,6 +60,14 @@ class ApproveForm(RejectControlCharactersMixin, forms.Form):
     comment = forms.CharField(
         label=_("申請者への連絡事項"),
         required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class WithdrawForm(RejectControlCharactersMixin, forms.Form):
+    comment = forms.CharField(
+        label=_("参加取消の理由(店舗にお知らせします)"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -186,7 +195,7 @@ class ShopAdmin(admin.ModelAdmin):
     # The status changes only through the actions, which send the email and set up the
     # standard listing and rounds; editing it by hand would skip all of that.
     readonly_fields = ("status", "applied_at", "reviewed_at")
-    actions = ["approve_shops", "reject_shops"]
+    actions = ["approve_shops", "reject_shops", "withdraw_shops"]
     inlines = [ListingInline, ShopRoundInline]
     list_select_related = ("project",)
     fieldsets = (
@@ -267,6 +276,29 @@ class ShopAdmin(admin.ModelAdmin):
         if not isinstance(answer, dict):
             return answer
         self._review(request, queryset, shop_reject, _("%(n)s店舗を却下しました。"), answer)
+        return None
+
+    @admin.action(
+        description=_("選択した承認済みの店舗の参加を取り消す(販売とチケットの利用を停止)"),
+        permissions=["change"],
+    )
+    def withdraw_shops(self, request, queryset):
+        answer = confirmed_action(
+            self,
+            request,
+            queryset,
+            title=_("店舗の参加取消"),
+            explanation=_(
+                "次の店舗の参加を取り消します。お店のページは公開を終了し(共有キャッシュからは最長60秒で消えます)、リターンの販売とチケットの利用の受付を直ちに停止し、理由を店舗にメールします。支払い済みの申込と発行済みのチケットはそのまま残ります。返金は申込の画面から行ってください。"
+            ),
+            button=_("参加を取り消す"),
+            form_class=WithdrawForm,
+        )
+        if not isinstance(answer, dict):
+            return answer
+        self._review(
+            request, queryset, shop_withdraw, _("%(n)s店舗の参加を取り消しました。"), answer
+        )
         return None
 
 

@@ -240,7 +240,8 @@ class ShopStatus(models.TextChoices):
     APPLIED = "applied", _("審査中")
     APPROVED = "approved", _("承認済み")
     REJECTED = "rejected", _("却下")
-    WITHDRAWN = "withdrawn", _("辞退")
+    # Taken out of the programme by staff (closed, found not to qualify).
+    WITHDRAWN = "withdrawn", _("参加取消")
 
 
 class ShopQuerySet(models.QuerySet):

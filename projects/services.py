@@ -26,6 +26,7 @@ class CatalogError(DomainError):
     MESSAGES = {
         "shop_not_pending": _("この申請はすでに審査済みです。"),
         "shop_not_approved": _("承認された店舗だけがリターンを掲載できます。"),
+        "shop_not_listed": _("承認済みの店舗ではありません。"),
         "stock_below_sold": _("販売上限数は、すでに販売した口数(%(sold)s口)より少なくできません。"),
         "standard_listing": _("標準のプレミアム付きチケットは変更・取り下げできません。"),
         "reason_required": _("一時停止の理由を入力してください。"),
@@ -119,6 +120,22 @@ def shop_reject(*, shop: Shop, now: datetime.datetime, comment: str = "") -> Sho
         shop.review_comment = comment  # this decision's message; blank clears an old one
         shop.save(update_fields=["status", "reviewed_at", "review_comment"])
         _notify_review(shop, "rejected")
+    return shop
+
+
+def shop_withdraw(*, shop: Shop, now: datetime.datetime, comment: str) -> Shop:
+    """Staff take an approved shop out of the programme (it closed, or was found not to
+    qualify): its page leaves the site, nothing of it is sold and it takes no more tickets.
+    Orders and tickets stay as they are: staff refund what is owed (purchases admin)."""
+    with transaction.atomic():
+        shop = Shop.objects.select_for_update().get(pk=shop.pk)
+        if shop.status != ShopStatus.APPROVED:
+            raise CatalogError("shop_not_listed")
+        shop.status = ShopStatus.WITHDRAWN
+        shop.reviewed_at = now
+        shop.review_comment = comment
+        shop.save(update_fields=["status", "reviewed_at", "review_comment"])
+        _notify_review(shop, "withdrawn")
     return shop
 
 

@@ -180,3 +180,42 @@ def test_a_projects_rounds_are_listed_on_its_page_but_added_and_changed_on_their
     assert reverse("admin:projects_round_change", args=[round_.pk]) in page
     assert "opens_at_0" not in page  # no editable date field for a round on this page
     assert "add-row" not in page and "DELETE" not in page
+
+
+def test_staff_take_a_shop_out_of_the_programme_with_a_reason(
+    admin_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A shop that closed mid-round: its page goes, nothing of it is sold, it takes no
+    ticket, the operator is told why; paid orders and tickets stay for staff to refund."""
+    from purchases.services import PurchaseError, order_create
+    from tests.purchases.helpers import DURING, buy, make_offer
+
+    offer = make_offer()
+    shop, supporter = offer.shop, make_user()
+    shop.applicant = offer.shop.operators.first() or make_user()
+    shop.save(update_fields=["applicant"])
+    order = buy(offer, supporter)
+    url = reverse("admin:projects_shop_changelist")
+    chosen = {"action": "withdraw_shops", ACTION_CHECKBOX_NAME: [shop.pk]}
+    assert admin_client.post(url, chosen).status_code == 200  # asks why first
+    assert admin_client.post(url, {**chosen, "apply": "1", "comment": ""}).status_code == 200
+    assert Shop.objects.get(pk=shop.pk).status == ShopStatus.APPROVED
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(url, {**chosen, "apply": "1", "comment": "閉店されたため"})
+    shop.refresh_from_db()
+    assert shop.status == ShopStatus.WITHDRAWN and shop.review_comment == "閉店されたため"
+    assert "参加を、事務局にて取り消しました" in mailoutbox[-1].body
+    assert "閉店されたため" in mailoutbox[-1].body
+    assert admin_client.get(shop.get_absolute_url()).status_code == 404
+    with pytest.raises(PurchaseError):
+        order_create(
+            supporter=make_user(),
+            listing_id=offer.standard.pk,
+            round_id=offer.round.pk,
+            units=1,
+            idempotency_key="after-withdrawal-1",
+            now=DURING,
+        )
+    order.refresh_from_db()
+    assert order.status == "pending"  # kept: staff decide
+    assert "閉店されたため" in LogEntry.objects.get(object_id=str(shop.pk)).change_message
