@@ -3,11 +3,13 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, register_converter
+from django.utils.module_loading import import_string
 
 from kaika import views
 from kaika.converters import PostalCodeConverter
 from ops import views as ops_views
 from projects import views as project_views
+from purchases.payments import SandboxGateway
 from supporters.views import postal_lookup
 
 admin.site.site_header = "kaika 管理"
@@ -22,12 +24,14 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     # Language-neutral data for the address autofill script.
     path("api/postal/<postal_code:postal_code>/", postal_lookup, name="postal_lookup"),
-    # The built-in sandbox payment provider's hosted card page: stands apart from our own
-    # pages, as a real provider's would (see purchases/sandbox.py).
-    path("sandbox-pay/", include("purchases.sandbox")),
     # Where a browser reports a per-user page that was made for someone else (tripwire.js).
     path("ops/tripwire/", ops_views.tripwire_report, name="tripwire_report"),
 ]
+if issubclass(import_string(settings.KAIKA_PAYMENT_GATEWAY), SandboxGateway):
+    # The built-in sandbox payment provider's hosted card page: stands apart from our own
+    # pages, as a real provider's would (see purchases/sandbox.py). It gives tickets for test
+    # cards, so it exists only where the sandbox is the provider.
+    urlpatterns.append(path("sandbox-pay/", include("purchases.sandbox")))
 
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from
 # a cookie or the session, so a shared cache can keep both versions of a public page apart.

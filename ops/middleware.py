@@ -7,7 +7,9 @@ it touches nothing but the cached switch: no session, no user, so public pages s
 """
 
 import datetime
+from urllib.parse import urlencode
 
+from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
@@ -70,8 +72,10 @@ class MaintenanceMiddleware:
 
 
 class StaffTwoFactorMiddleware:
-    """Admin is reached only by staff with TOTP set up: an account whose password leaks must
-    not open every supporter's data. Staff without it are sent to set it up first."""
+    """Admin is reached only by staff with TOTP set up who gave its code in this session: an
+    account whose password leaks must not open every supporter's data. Staff without TOTP are
+    sent to set it up first; a session opened with the password alone (before the TOTP was
+    set up, or before the account was made staff) is asked for the code once."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -86,7 +90,14 @@ class StaffTwoFactorMiddleware:
         user = request.user
         if not (user.is_authenticated and user.is_staff):
             return None
-        if is_mfa_enabled(user, [Authenticator.Type.TOTP]):
+        if not is_mfa_enabled(user, [Authenticator.Type.TOTP]):
+            messages.warning(
+                request, _("管理画面を使うには、2段階認証(認証アプリ)の設定が必要です。")
+            )
+            return redirect(reverse("mfa_activate_totp"))
+        records = get_authentication_records(request, user)
+        if any(record.get("method") == "mfa" for record in records):
             return None
-        messages.warning(request, _("管理画面を使うには、2段階認証(認証アプリ)の設定が必要です。"))
-        return redirect(reverse("mfa_activate_totp"))
+        messages.info(request, _("管理画面を使うには、認証アプリのコードを入力してください。"))
+        query = urlencode({"next": request.get_full_path()})
+        return redirect(f"{reverse('mfa_reauthenticate')}?{query}")

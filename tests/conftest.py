@@ -1,13 +1,17 @@
 import datetime
 import itertools
 import os
+import time
 from pathlib import Path
 
 import pytest
+from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone, translation
 
 from deploy.nginx import NGINX_BIN
@@ -123,6 +127,35 @@ def make_user(
     if totp if totp is not None else user.is_staff:
         TOTP.activate(user, TOTP_SECRET)
     return user
+
+
+_force_login = Client.force_login
+
+
+def force_login_password_only(client: Client, user) -> None:
+    """A session opened with the password alone: no authenticator code given in it."""
+    _force_login(client, user)
+
+
+@pytest.fixture(autouse=True)
+def staff_logins_include_their_code(monkeypatch):
+    """`force_login` stands for a completed login; for staff with an authenticator that
+    includes its code, which admin asks of the session (ops.middleware): recorded here as
+    allauth records it after the code step."""
+
+    def force_login(client, user, backend=None):
+        _force_login(client, user, backend)
+        if user.is_staff and is_mfa_enabled(user):
+            now = time.time()
+            session = client.session
+            session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+                {"method": "password", "at": now, "email": user.email},
+                {"method": "mfa", "at": now, "type": "totp"},
+            ]
+            session["account_authentication_methods_user"] = str(user.pk)
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

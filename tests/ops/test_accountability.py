@@ -2,7 +2,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, current_code, make_user
+from tests.conftest import PASSWORD, current_code, force_login_password_only, make_user
 from tests.projects.factories import make_project, make_shop
 
 
@@ -30,6 +30,21 @@ def test_staff_log_in_with_password_then_an_authenticator_code(client, db):
     # The password alone does not open admin.
     assert client.get(reverse("admin:index")).status_code == 302
     client.post(reverse("mfa_authenticate"), {"code": current_code()})
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_session_opened_with_the_password_alone_is_asked_for_the_code_before_admin(client, db):
+    """A supporter logged in with their password is made staff (or sets TOTP up) while
+    signed in: that session never gave a code, so admin asks for one first."""
+    from django.contrib.auth import get_user_model
+
+    person = make_user(email="promoted@example.jp", totp=True)
+    force_login_password_only(client, person)
+    get_user_model().objects.filter(pk=person.pk).update(is_staff=True, is_superuser=True)
+    asked = client.get(reverse("admin:index"))
+    assert asked.status_code == 302
+    assert asked.url == reverse("mfa_reauthenticate") + "?next=%2Fadmin%2F"
+    client.post(asked.url, {"code": current_code()})
     assert client.get(reverse("admin:index")).status_code == 200
 
 

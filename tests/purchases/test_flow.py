@@ -337,3 +337,30 @@ def test_public_pages_say_recruitment_closed_when_the_budget_is_reached(client, 
         'action="/orders/confirm/"'
         not in client.get(live_offer["shop"].get_absolute_url()).content.decode()
     )
+
+
+@pytest.mark.parametrize(
+    ("gateway", "mounted"),
+    [("purchases.payments.SandboxGateway", True), ("purchases.payments.PaymentGateway", False)],
+)
+def test_the_sandbox_card_page_exists_only_where_the_sandbox_is_the_provider(gateway, mounted):
+    """It gives tickets for test cards: with a real provider configured, no URL reaches it."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.urls import Resolver404, resolve\n"
+        "try:\n    resolve('/sandbox-pay/abc/')\nexcept Resolver404:\n    print('absent')\n"
+        "else:\n    print('mounted')\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kaika.settings_test",
+        "PAYMENT_GATEWAY": gateway,
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == ("mounted" if mounted else "absent")
