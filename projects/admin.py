@@ -223,7 +223,11 @@ class ShopAdmin(admin.ModelAdmin):
         ),
     )
 
-    def _review(self, request, queryset, service, done_message, answer):
+    def _decide(self, request, queryset, service, done_message, **confirmation):
+        """A decision on the chosen shops (the service), once confirmed with its message."""
+        answer = confirmed_action(self, request, queryset, **confirmation)
+        if not isinstance(answer, dict):
+            return answer
         now = timezone.now()
         done = 0
         for shop in queryset:
@@ -237,15 +241,17 @@ class ShopAdmin(admin.ModelAdmin):
                 log_action_done(self, request, shop, decision)
         if done:
             self.message_user(request, done_message % {"n": done})
+        return None
 
     @admin.action(
         description=_("選択した店舗を承認する(申請者にメールします)"), permissions=["change"]
     )
     def approve_shops(self, request, queryset):
-        answer = confirmed_action(
-            self,
+        return self._decide(
             request,
             queryset,
+            shop_approve,
+            _("%(n)s店舗を承認しました。"),
             title=_("店舗の承認"),
             explanation=_(
                 "次の店舗を承認し、申請者にメールします。連絡事項は、メールと店舗管理画面に表示されます(空欄なら表示しません)。"
@@ -253,19 +259,16 @@ class ShopAdmin(admin.ModelAdmin):
             button=_("承認する"),
             form_class=ApproveForm,
         )
-        if not isinstance(answer, dict):
-            return answer
-        self._review(request, queryset, shop_approve, _("%(n)s店舗を承認しました。"), answer)
-        return None
 
     @admin.action(
         description=_("選択した店舗を却下する(理由を申請者にメールします)"), permissions=["change"]
     )
     def reject_shops(self, request, queryset):
-        answer = confirmed_action(
-            self,
+        return self._decide(
             request,
             queryset,
+            shop_reject,
+            _("%(n)s店舗を却下しました。"),
             title=_("店舗の却下"),
             explanation=_(
                 "次の店舗の申請を却下し、理由を申請者にメールします。理由は店舗管理画面にも表示されます。"
@@ -273,20 +276,17 @@ class ShopAdmin(admin.ModelAdmin):
             button=_("却下する"),
             form_class=RejectForm,
         )
-        if not isinstance(answer, dict):
-            return answer
-        self._review(request, queryset, shop_reject, _("%(n)s店舗を却下しました。"), answer)
-        return None
 
     @admin.action(
         description=_("選択した承認済みの店舗の参加を取り消す(販売とチケットの利用を停止)"),
         permissions=["change"],
     )
     def withdraw_shops(self, request, queryset):
-        answer = confirmed_action(
-            self,
+        return self._decide(
             request,
             queryset,
+            shop_withdraw,
+            _("%(n)s店舗の参加を取り消しました。"),
             title=_("店舗の参加取消"),
             explanation=_(
                 "次の店舗の参加を取り消します。お店のページは公開を終了し(共有キャッシュからは最長60秒で消えます)、リターンの販売とチケットの利用の受付を直ちに停止し、理由を店舗にメールします。支払い済みの申込と発行済みのチケットはそのまま残ります。返金は申込の画面から行ってください。"
@@ -294,12 +294,6 @@ class ShopAdmin(admin.ModelAdmin):
             button=_("参加を取り消す"),
             form_class=WithdrawForm,
         )
-        if not isinstance(answer, dict):
-            return answer
-        self._review(
-            request, queryset, shop_withdraw, _("%(n)s店舗の参加を取り消しました。"), answer
-        )
-        return None
 
 
 @admin.register(Listing)
