@@ -317,6 +317,9 @@ KAIKA_ORDER_RESERVATION_MINUTES = int(os.environ.get("ORDER_RESERVATION_MINUTES"
 # held for microseconds, not a flush each. A PostgreSQL crash may lose the last fraction of a
 # second of reservations, whole. See purchases/services.py and docs/operations.md.
 KAIKA_ORDER_ASYNC_COMMIT = env_bool("ORDER_ASYNC_COMMIT", True)
+# Debug hook for the race tests: seconds an order or a till waits between its checks and its
+# writes. Never read from the environment; only a test's settings set it.
+KAIKA_DEBUG_PAUSE_AFTER_CHECKS = 0
 # The payment provider (purchases.payments). The built-in sandbox accepts only test cards,
 # which in production would mean free tickets: with DEBUG off it must be named explicitly.
 KAIKA_PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "")

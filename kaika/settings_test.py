@@ -44,6 +44,3 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Generous limits by default; the rate-limit tests set their own.
 ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login_failed": "1000/m/ip,1000/m/key"}  # noqa: F405
-# TEST-ONLY: the race tests' negative controls switch this on to take the locks out of
-# purchases.services (see _locks_disabled there). Never set anywhere else.
-KAIKA_TEST_DISABLE_PURCHASE_LOCKS = False

@@ -3,43 +3,32 @@ refund, and use a ticket at the till.
 
 Locks are always taken in this order, so that two transactions never wait on each other in a
 cycle: supporter (User row) -> order -> ticket -> listing -> shop round -> round -> project.
-The counters of the projects app are moved only by conditional UPDATEs whose WHERE clause is
-the cap (`units_sold + n <= stock_limit`, `amount_raised + n <= total_budget`): PostgreSQL
-locks the row, re-evaluates the condition on the current value, and the row count says whether
-the cap held. Nothing here reads a counter into Python and saves it back, except the test-only
-path switched on by `KAIKA_TEST_DISABLE_PURCHASE_LOCKS`, which exists to prove the race tests
-can see a race (their negative control).
-
-On PostgreSQL, order creation (the 9:00 path) is one statement, kaika_order_reserve(), which
-applies the same checks and UPDATEs in the same lock order inside the database
-(purchases/migrations/0002_order_reserve_function.py); SQLite runs them from Python. The
-purchase tests run every case on both.
+A counter of the projects app is moved only by a conditional UPDATE whose WHERE clause is its
+cap (`units_sold + n <= stock_limit`, `amount_raised + n <= total_budget`): the database locks
+the row, re-evaluates the condition on the current value, and the row count says whether the
+cap held. Nothing here reads a counter into Python and saves it back.
 
 Emails are queued with `send_email_on_commit`: only for transactions that commit.
 """
 
-import contextlib
 import dataclasses
 import datetime
-import json
 import logging
 import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from kaika import rows
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
-from projects.reads import on_sale_in_round
-from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse, new_order_code
+from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse
 from supporters.models import User
 
 logger = logging.getLogger(__name__)
@@ -91,17 +80,11 @@ class PurchaseError(DomainError):
     }
 
 
-def _locks_disabled() -> bool:
-    """TEST-ONLY switch for the negative controls of the race tests: with it on, the caps are
-    checked by reading counters into Python, sleeping a moment, and writing the sum back, with
-    no row lock, which is exactly the bug the real path prevents. Never set it elsewhere."""
-    return bool(getattr(settings, "KAIKA_TEST_DISABLE_PURCHASE_LOCKS", False))
-
-
-def _race_window() -> None:
-    # Only on the test-only unlocked path: widens the read-then-write window so that the
-    # negative control overshoots reliably instead of by luck.
-    time.sleep(0.02)
+def _pause_after_checks() -> None:
+    """Debug hook (pretix's sleep-after-quota-check): the race tests hold every racer between
+    its checks and its writes, so that only the locks and conditional UPDATEs can keep a cap."""
+    if pause := settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS:
+        time.sleep(pause)
 
 
 def reservation_minutes() -> int:
@@ -113,6 +96,113 @@ def _yen(n: int) -> str:
 
 
 # --- Creating an order ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderTerms:
+    """What `units` of a listing in a round come to: what the confirmation page shows and
+    what order_create writes. `listing.shop.project` is loaded."""
+
+    listing: Listing
+    round: Round
+    units: int
+    amount: int
+    tickets_value: int
+
+    @property
+    def shop(self):
+        return self.listing.shop
+
+    @property
+    def project(self) -> Project:
+        return self.listing.shop.project
+
+
+def _check_units(units) -> None:
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise PurchaseError("invalid_units")
+    if not 1 <= units <= MAX_UNITS_PER_ORDER:
+        raise PurchaseError("invalid_units")
+
+
+def order_terms(*, listing_id: int, round_id: int, units: int) -> OrderTerms:
+    """The terms as the rows are now, or PurchaseError("invalid_request") for an unknown id.
+    On the listing: whether its shop takes part in the round (`shop_in_round`) and whether
+    it is on sale in it (`offered`, Listing.objects.offered_in's rule)."""
+    _check_units(units)
+    round_ = Round.objects.filter(pk=round_id).first()
+    listing = (
+        Listing.objects.select_related("shop__project")
+        .annotate(
+            shop_in_round=Exists(
+                ShopRound.objects.filter(shop_id=OuterRef("shop_id"), round_id=round_id)
+            ),
+            offered=Exists(Listing.objects.offered_in(round_id).filter(pk=OuterRef("pk"))),
+        )
+        .filter(pk=listing_id)
+        .first()
+    )
+    if round_ is None or listing is None:
+        raise PurchaseError("invalid_request")
+    amount = units * listing.unit_price
+    project = listing.shop.project
+    return OrderTerms(
+        listing=listing,
+        round=round_,
+        units=units,
+        amount=amount,
+        tickets_value=project.tickets_value(amount) if listing.premium_applies else amount,
+    )
+
+
+def order_check(*, supporter: User, terms: OrderTerms, now: datetime.datetime) -> None:
+    """Every rule for `supporter` at `now` on the terms given, or PurchaseError. Without the
+    supporter's lock this is the confirmation page's preview; under it, order_create's check."""
+    listing, round_, project = terms.listing, terms.round, terms.project
+    if round_.project_id != project.pk:
+        raise PurchaseError("round_mismatch")
+    status = round_.status_at(now)
+    if status == RoundStatus.SCHEDULED:
+        raise PurchaseError("round_not_open_yet")
+    if status == RoundStatus.SUSPENDED:
+        raise PurchaseError("round_suspended")
+    if status == RoundStatus.CLOSED:
+        raise PurchaseError("round_closed")
+    if terms.shop.status != ShopStatus.APPROVED or not project.is_published:
+        raise PurchaseError("shop_not_available")
+    if not listing.shop_in_round:
+        raise PurchaseError("shop_not_in_round")
+    if not listing.offered:
+        raise PurchaseError("listing_not_available")
+
+    if terms.amount > project.max_per_application:
+        raise PurchaseError("over_application_max", max=_yen(project.max_per_application))
+    held = (
+        Order.objects.live_at(now)
+        .filter(supporter=supporter)
+        .aggregate(
+            units=Sum("units", filter=Q(listing_id=listing.pk), default=0),
+            amount=Sum("amount", filter=Q(round_id=round_.pk), default=0),
+        )
+    )
+    if (
+        listing.per_person_limit is not None
+        and held["units"] + terms.units > listing.per_person_limit
+    ):
+        raise PurchaseError(
+            "over_listing_person_limit", limit=listing.per_person_limit, held=held["units"]
+        )
+    if held["amount"] + terms.amount > project.max_per_person_per_round:
+        raise PurchaseError(
+            "over_person_round_max",
+            max=_yen(project.max_per_person_per_round),
+            held=_yen(held["amount"]),
+        )
+    # Early answers on figures read a moment ago; the conditional UPDATEs have the last word.
+    if terms.amount > project.budget_remaining:
+        raise PurchaseError("budget_exhausted")
+    if listing.remaining_stock is not None and terms.units > listing.remaining_stock:
+        raise PurchaseError("sold_out")
 
 
 def order_create(
@@ -128,17 +218,10 @@ def order_create(
 
     Ids only: every row is read again here (the caller's copies may be old). The same
     `idempotency_key` from the same supporter returns the order it made the first time (a
-    double click, a replayed form), whatever has changed since.
-
-    This is the 9:00 path: on PostgreSQL one statement (kaika_order_reserve: the supporter's
-    lock, one read, one sum, the four conditional UPDATEs and the INSERT); elsewhere the same
-    in Python. Work that only a refusal needs (finding a replayed order, releasing stale
-    reservations) is done on the refusal.
+    double click, a replayed form), whatever has changed since. Work that only a refusal
+    needs (finding a replayed order, releasing stale reservations) is done on the refusal.
     """
-    if isinstance(units, bool) or not isinstance(units, int):
-        raise PurchaseError("invalid_units")
-    if not 1 <= units <= MAX_UNITS_PER_ORDER:
-        raise PurchaseError("invalid_units")
+    _check_units(units)
     if not idempotency_key or len(idempotency_key) > 64:
         raise PurchaseError("invalid_request")
     try:
@@ -170,355 +253,79 @@ def _order_with_key(supporter: User, key: str) -> Order | None:
 def _order_create(
     supporter: User, listing_id: int, round_id: int, units: int, key: str, now
 ) -> Order:
-    if _reserve_in_database():
-        return _order_create_in_database(supporter, listing_id, round_id, units, key, now)
-    return _order_create_in_python(supporter, listing_id, round_id, units, key, now)
-
-
-def _reserve_in_database() -> bool:
-    """On PostgreSQL the whole reservation is one statement, kaika_order_reserve() (written
-    in purchases/migrations/0002): the same rules as _order_create_in_python, which SQLite
-    runs and the race tests' negative control needs. KAIKA_ORDER_RESERVE_IN_DATABASE=False
-    (tests only) runs the Python path on PostgreSQL too, so both are tested there."""
-    return (
-        connection.vendor == "postgresql"
-        and getattr(settings, "KAIKA_ORDER_RESERVE_IN_DATABASE", True)
-        and not _locks_disabled()
-    )
-
-
-def _order_create_in_database(
-    supporter: User, listing_id: int, round_id: int, units: int, key: str, now
-) -> Order:
-    """One round trip. Outside an atomic block (a request at 9:00) the statement is its own
-    transaction: the supporter's, listing's, round's and project's rows are locked and
-    released inside PostgreSQL, never held while this thread waits for the GIL to send the
-    next statement or the COMMIT (docs/benchmarks.md). Inside one (a caller's transaction,
-    the tests) a savepoint takes a refusal back without aborting the caller's work."""
-    code = new_order_code()
-    expires_at = now + datetime.timedelta(minutes=reservation_minutes())
-    statement = _RESERVE_ASYNC if _commit_asynchronously() else _RESERVE_DURABLE
-    params = [supporter.pk, listing_id, round_id, units, key, code, now, expires_at]
-    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    try:
-        with savepoint, connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            row = cursor.fetchone()
-    except DatabaseError as error:
-        refusal = _refusal_from(error)
-        if refusal is None:
-            if not connection.in_atomic_block:
-                # No atomic block closes a broken connection here (its rollback would):
-                # give it back, so that the next order gets a working one from the pool
-                # even outside a request (whose end would do the same).
-                connection.close_if_unusable_or_obsolete()
-            raise
-        raise refusal from None
-    order_id, shop_id, project_id, unit_price, amount, tickets_value = row
-    order = Order(
-        pk=order_id,
-        code=code,
-        supporter=supporter,
-        project_id=project_id,
-        round_id=round_id,
-        shop_id=shop_id,
-        listing_id=listing_id,
-        units=units,
-        unit_price=unit_price,
-        amount=amount,
-        tickets_value=tickets_value,
-        idempotency_key=key,
-        created_at=now,
-        expires_at=expires_at,
-    )
-    order._state.adding = False
-    order._state.db = connection.alias
-    return order
-
-
-# The sentences whose numbers are yen (shown with thousands separators, as in Python).
-_YEN_PARAMS = {"over_application_max": {"max"}, "over_person_round_max": {"max", "held"}}
-
-
-def _refusal_from(error: DatabaseError) -> PurchaseError | None:
-    """kaika_order_reserve() refuses with RAISE EXCEPTION 'kaika:<code>', the numbers of its
-    sentence as JSON in DETAIL. Any other database error is not a refusal (None)."""
-    cause = error.__cause__
-    diag = getattr(cause, "diag", None)
-    message = getattr(diag, "message_primary", None) or ""
-    if getattr(cause, "sqlstate", None) != "P0001" or not message.startswith("kaika:"):
-        return None
-    code = message.removeprefix("kaika:")
-    params = json.loads(diag.message_detail) if diag.message_detail else {}
-    yen = _YEN_PARAMS.get(code, set())
-    return PurchaseError(code, **{k: _yen(v) if k in yen else v for k, v in params.items()})
-
-
-def _order_create_in_python(
-    supporter: User, listing_id: int, round_id: int, units: int, key: str, now
-) -> Order:
     with transaction.atomic():
         _commit_without_waiting_for_the_disk()
-        if not _locks_disabled():
-            # The supporter's row serialises their own tabs: the per-person caps below are
-            # sums over their orders, read after this lock, so two tabs cannot both fit.
-            User.objects.select_for_update().only("pk").get(pk=supporter.pk)
-
-        listing, round_, amount = _check_limits(supporter, listing_id, round_id, units, now)
-        shop = listing.shop
-        project = shop.project
-
-        if _locks_disabled():
-            _reserve_unlocked(listing, shop, round_, project, units, amount)
-        else:
-            _reserve(listing, shop, round_, project, units, amount, now)
-
-        tickets_value = project.tickets_value(amount) if listing.premium_applies else amount
-        # The unique (supporter, idempotency_key) constraint catches a replay here; the
-        # IntegrityError rolls back the reservation above with it (see order_create).
-        return Order.objects.create(
+        _lock_supporter(supporter.pk)
+        terms = order_terms(listing_id=listing_id, round_id=round_id, units=units)
+        order_check(supporter=supporter, terms=terms, now=now)
+        _pause_after_checks()
+        # The order first, the counters after: the INSERT locks nothing anyone else waits
+        # for, so the hot rows (round, project) stay locked only from their UPDATE to the
+        # commit. A replay hits the unique (supporter, idempotency_key) constraint here.
+        order = Order.objects.create(
             supporter=supporter,
-            project=project,
-            round=round_,
-            shop=shop,
-            listing=listing,
+            project=terms.project,
+            round=terms.round,
+            shop=terms.shop,
+            listing=terms.listing,
             units=units,
-            unit_price=listing.unit_price,
-            amount=amount,
-            tickets_value=tickets_value,
+            unit_price=terms.listing.unit_price,
+            amount=terms.amount,
+            tickets_value=terms.tickets_value,
             idempotency_key=key,
             created_at=now,
             expires_at=now + datetime.timedelta(minutes=reservation_minutes()),
         )
+        _reserve(terms, now)
+    return order
+
+
+def _lock_supporter(user_id: int) -> None:
+    # The supporter's row serialises their own tabs: the per-person caps are sums over their
+    # orders, read after this lock, so two tabs cannot both fit.
+    User.objects.select_for_update().filter(pk=user_id).values_list("pk").first()
+
+
+def _reserve(terms: OrderTerms, now) -> None:
+    """Each UPDATE locks its row and re-checks its cap on the current value; the row count
+    says whether it held (a refusal rolls the whole order back). Lock order as above."""
+    units, amount = terms.units, terms.amount
+    listing = Listing.objects.filter(pk=terms.listing.pk, is_active=True).filter(
+        Q(stock_limit__isnull=True) | Q(stock_limit__gte=F("units_sold") + units)
+    )
+    if not listing.update(units_sold=F("units_sold") + units):
+        raise PurchaseError("sold_out")
+    participation = ShopRound.objects.filter(
+        Exists(Shop.objects.filter(pk=OuterRef("shop_id"), status=ShopStatus.APPROVED)),
+        shop_id=terms.shop.pk,
+        round_id=terms.round.pk,
+    )
+    if not participation.update(
+        units_sold=F("units_sold") + units, amount_raised=F("amount_raised") + amount
+    ):
+        raise PurchaseError("shop_not_in_round")
+    # A staff suspension or the closing second may have come since the check.
+    if (
+        not Round.objects.open_at(now)
+        .filter(pk=terms.round.pk)
+        .update(amount_raised=F("amount_raised") + amount)
+    ):
+        raise PurchaseError("round_closed")
+    # The hottest row at 9:00: last, so its lock is held for the shortest time.
+    if not Project.objects.filter(
+        pk=terms.project.pk, amount_raised__lte=F("total_budget") - amount
+    ).update(amount_raised=F("amount_raised") + amount):
+        raise PurchaseError("budget_exhausted")
 
 
 def _commit_without_waiting_for_the_disk() -> None:
-    """Every order updates the round's and the project's rows, and holds their locks until
-    COMMIT returns; COMMIT waits for the WAL to reach the disk. So at 9:00 orders went one
-    disk flush at a time (~14 ms each on the benchmark machine): 97 orders a second where the
-    CPU allowed 121 (docs/benchmarks.md). A reservation commits asynchronously instead (PostgreSQL's
-    `synchronous_commit = off`, for this transaction only): the locks go as soon as the
-    commit is in memory, and the flush follows within 3 x wal_writer_delay.
-
-    What it risks: if PostgreSQL itself crashes in that fraction of a second, the newest
-    reservations are lost whole (order and counters together: never a counter without its
-    order, so no cap can be overshot). Their supporters find no order to pay (the payment
-    page needs the order to exist), and the budget they held is free again. Payments,
-    refunds and ticket use keep the default and wait for the disk.
-    ORDER_ASYNC_COMMIT=false in the environment turns this off."""
-    if _commit_asynchronously():
+    """At 9:00 every order queues on the round's and the project's rows, whose locks are held
+    until COMMIT returns; a reservation's COMMIT need not wait for the disk flush. A crash of
+    PostgreSQL in that fraction of a second loses the newest reservations whole, order and
+    counters together (docs/operations.md). ORDER_ASYNC_COMMIT=false turns this off."""
+    if connection.vendor == "postgresql" and settings.KAIKA_ORDER_ASYNC_COMMIT:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-def _commit_asynchronously() -> bool:
-    return connection.vendor == "postgresql" and settings.KAIKA_ORDER_ASYNC_COMMIT
-
-
-def _fresh_offer(listing_id: int, round_id: int) -> tuple[Listing, Round]:
-    """The listing with its shop and project, and the round, as they are now; and, on the
-    listing, whether the shop takes part in the round (`shop_in_round`) and whether the
-    listing is on sale in it (`offered`). One statement (_OFFER): the ORM took 1.7 ms of
-    CPU to build the three it needed. Raises PurchaseError if either id is unknown."""
-    with connection.cursor() as cursor:
-        cursor.execute(_OFFER, [round_id, listing_id])
-        row = cursor.fetchone()
-    if row is None:
-        raise PurchaseError("invalid_request")
-    values = iter(row)
-    listing, shop, project, round_ = (rows.instance(model, values) for model in _OFFER_MODELS)
-    in_round, on_sale_in_round = next(values), next(values)
-    shop.project = project
-    listing.shop = shop
-    listing.shop_in_round = bool(in_round)
-    listing.offered = listing.is_active and bool(on_sale_in_round)
-    return listing, round_
-
-
-def _offer_statement() -> tuple[str, list]:
-    """_OFFER and the models it reads, in order: every concrete column of the listing, its
-    shop, the shop's project and the round (so no attribute is left to load later), then the
-    two facts about the round. Built once, from the models' own metadata."""
-    tables = [(Listing, "l"), (Shop, "s"), (Project, "p"), (Round, "r")]
-    selected = [column for model, alias in tables for column in rows.columns(model, alias)]
-    statement = f"""
-        SELECT {", ".join(selected)},
-          EXISTS (SELECT 1 FROM {ShopRound._meta.db_table} sr
-                  WHERE sr.shop_id = s.id AND sr.round_id = r.id),
-          {on_sale_in_round("l", "r.id")}
-        FROM {Listing._meta.db_table} l
-        JOIN {Shop._meta.db_table} s ON s.id = l.shop_id
-        JOIN {Project._meta.db_table} p ON p.id = s.project_id
-        JOIN {Round._meta.db_table} r ON r.id = %s
-        WHERE l.id = %s"""  # noqa: S608 (identifiers from the models' metadata, no input)
-    return statement, [model for model, _ in tables]
-
-
-def _check_limits(supporter: User, listing_id: int, round_id: int, units: int, now):
-    """Every cap, on fresh rows. Called under the supporter's lock by _order_create (so the
-    per-person sums cannot change under it), and without it for the confirmation page."""
-    listing, round_ = _fresh_offer(listing_id, round_id)
-    shop = listing.shop
-    project = shop.project
-    _check_offer(shop, listing, round_, now)
-
-    amount = units * listing.unit_price
-    if amount > project.max_per_application:
-        raise PurchaseError("over_application_max", max=_yen(project.max_per_application))
-    held_units, held_amount = _held_by(supporter, listing.pk, round_.pk, now)
-    if listing.per_person_limit is not None and held_units + units > listing.per_person_limit:
-        raise PurchaseError(
-            "over_listing_person_limit", limit=listing.per_person_limit, held=held_units
-        )
-    if held_amount + amount > project.max_per_person_per_round:
-        raise PurchaseError(
-            "over_person_round_max",
-            max=_yen(project.max_per_person_per_round),
-            held=_yen(held_amount),
-        )
-    # Early answers on figures read a moment ago; the conditional UPDATEs have the last word.
-    if amount > project.budget_remaining:
-        raise PurchaseError("budget_exhausted")
-    if listing.remaining_stock is not None and units > listing.remaining_stock:
-        raise PurchaseError("sold_out")
-    return listing, round_, amount
-
-
-def _held_by(supporter: User, listing_id: int, round_id: int, now) -> tuple[int, int]:
-    """What the supporter holds at `now` (Order.objects.live_at): units of this listing, and
-    yen in this round. One statement, written out like the UPDATEs below."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _HELD_BY,
-            [
-                listing_id,
-                round_id,
-                supporter.pk,
-                OrderStatus.PAID,
-                OrderStatus.PENDING,
-                connection.ops.adapt_datetimefield_value(now),
-            ],
-        )
-        units, amount = cursor.fetchone()
-    return int(units), int(amount)
-
-
-def order_check(
-    *, supporter: User, listing_id: int, round_id: int, units: int, now: datetime.datetime
-) -> tuple[Listing, Round, int]:
-    """The confirmation page's preview: the same checks, no reservation (nothing locked)."""
-    if isinstance(units, bool) or not isinstance(units, int):
-        raise PurchaseError("invalid_units")
-    if not 1 <= units <= MAX_UNITS_PER_ORDER:
-        raise PurchaseError("invalid_units")
-    return _check_limits(supporter, listing_id, round_id, units, now)
-
-
-def _check_offer(shop, listing: Listing, round_: Round, now) -> None:
-    """The checks that give the supporter the right sentence. The ones that can change under
-    us (round open, stock, budget) are enforced again by the conditional UPDATEs."""
-    if round_.project_id != shop.project_id:
-        raise PurchaseError("round_mismatch")
-    status = round_.status_at(now)
-    if status == RoundStatus.SCHEDULED:
-        raise PurchaseError("round_not_open_yet")
-    if status == RoundStatus.SUSPENDED:
-        raise PurchaseError("round_suspended")
-    if status == RoundStatus.CLOSED:
-        raise PurchaseError("round_closed")
-    if shop.status != ShopStatus.APPROVED or not shop.project.is_published:
-        raise PurchaseError("shop_not_available")
-    if not listing.shop_in_round:
-        raise PurchaseError("shop_not_in_round")
-    if not listing.offered:
-        raise PurchaseError("listing_not_available")
-
-
-def _reserve(listing, shop, round_, project, units: int, amount: int, now) -> None:
-    # Each UPDATE locks its row and re-checks its cap on the current value; the row count
-    # says whether it held. Order: listing -> shop round -> round -> project (see module).
-    if not _conditional_update(_RESERVE_LISTING, [units, listing.pk, units]):
-        raise PurchaseError("sold_out")
-    if not _conditional_update(
-        _RESERVE_SHOP_ROUND, [units, amount, shop.pk, round_.pk, shop.pk, ShopStatus.APPROVED]
-    ):
-        raise PurchaseError("shop_not_in_round")
-    # A staff suspension or the closing second may have come since the check above.
-    at = connection.ops.adapt_datetimefield_value(now)
-    if not _conditional_update(_RESERVE_ROUND, [amount, round_.pk, at, at]):
-        raise PurchaseError("round_closed")
-    # The hottest row at 9:00: last, so its lock is held for the shortest time.
-    if not _conditional_update(_RESERVE_PROJECT, [amount, project.pk, amount]):
-        raise PurchaseError("budget_exhausted")
-
-
-def _conditional_update(statement: str, params: list) -> bool:
-    """Run one of the conditional UPDATEs below: True if its row changed (its cap held)."""
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount == 1
-
-
-# The 9:00 statements, written out: the ORM spent 0.4-0.9 ms of CPU building each of them
-# (0.95 ms for the holdings), on every order, against 0.1 ms for these
-# (bench/profile_order.py, docs/benchmarks.md). Plain SQL that PostgreSQL and SQLite both
-# run; each names its cap in its WHERE clause. The table names are the models'
-# (tests/purchases/test_limits.py checks they still are).
-_RESERVE_LISTING = """
-    UPDATE projects_listing SET units_sold = units_sold + %s
-    WHERE id = %s AND is_active AND (stock_limit IS NULL OR stock_limit >= units_sold + %s)"""
-_RESERVE_SHOP_ROUND = """
-    UPDATE projects_shopround SET units_sold = units_sold + %s, amount_raised = amount_raised + %s
-    WHERE shop_id = %s AND round_id = %s
-      AND EXISTS (SELECT 1 FROM projects_shop WHERE id = %s AND status = %s)"""
-# Round.objects.open_at(now), as SQL: opened, not closed, not suspended.
-_RESERVE_ROUND = """
-    UPDATE projects_round SET amount_raised = amount_raised + %s
-    WHERE id = %s AND opens_at <= %s AND closes_at > %s AND NOT suspended"""
-_RESERVE_PROJECT = """
-    UPDATE projects_project SET amount_raised = amount_raised + %s
-    WHERE id = %s AND amount_raised + %s <= total_budget"""
-# Whether the shop takes part in the round, and whether the listing is sold in it (with
-# is_active, that is Listing.objects.offered_in: tied to the round, or to no round at all),
-# read with the rows themselves.
-_OFFER, _OFFER_MODELS = _offer_statement()
-# The whole reservation on PostgreSQL (purchases/migrations/0002_order_reserve_function.py),
-# with the commit that does not wait for the disk named in the call, or without it.
-_RESERVE_DURABLE = "SELECT * FROM kaika_order_reserve(%s, %s, %s, %s, %s, %s, %s, %s)"
-_RESERVE_ASYNC = _RESERVE_DURABLE.removesuffix(")") + ", synchronous_commit => 'off')"
-# Order.objects.live_at(now), as SQL: paid, or pending and not yet expired.
-_HELD_BY = """
-    SELECT
-      COALESCE(SUM(CASE WHEN listing_id = %s THEN units ELSE 0 END), 0),
-      COALESCE(SUM(CASE WHEN round_id = %s THEN amount ELSE 0 END), 0)
-    FROM purchases_order
-    WHERE supporter_id = %s AND (status = %s OR (status = %s AND expires_at > %s))"""
-SQL_TABLES = {
-    "purchases_order": Order,
-    "projects_listing": Listing,
-    "projects_shopround": ShopRound,
-    "projects_shop": Shop,
-    "projects_round": Round,
-    "projects_project": Project,
-    "projects_listing_rounds": Listing.rounds.through,
-}
-
-
-def _reserve_unlocked(listing, shop, round_, project, units: int, amount: int) -> None:
-    """TEST-ONLY (see _locks_disabled): the naive read-check-sleep-write the real path avoids."""
-    current = Listing.objects.values_list("units_sold", "stock_limit").get(pk=listing.pk)
-    if current[1] is not None and current[0] + units > current[1]:
-        raise PurchaseError("sold_out")
-    raised, budget = Project.objects.values_list("amount_raised", "total_budget").get(pk=project.pk)
-    if raised + amount > budget:
-        raise PurchaseError("budget_exhausted")
-    _race_window()
-    Listing.objects.filter(pk=listing.pk).update(units_sold=current[0] + units)
-    ShopRound.objects.filter(shop_id=shop.pk, round_id=round_.pk).update(
-        units_sold=F("units_sold") + units, amount_raised=F("amount_raised") + amount
-    )
-    Round.objects.filter(pk=round_.pk).update(amount_raised=F("amount_raised") + amount)
-    Project.objects.filter(pk=project.pk).update(amount_raised=raised + amount)
 
 
 # --- Releasing a reservation ---------------------------------------------------------------
@@ -768,12 +575,7 @@ def ticket_redeem(
     if shop.status != ShopStatus.APPROVED:
         raise PurchaseError("shop_not_redeeming")
     with transaction.atomic():
-        tickets = Ticket.objects.select_related("round")
-        if not _locks_disabled():
-            # Locked, then every rule re-checked on the locked row: two tills (or two tabs)
-            # using the same ticket at once cannot both spend its balance.
-            tickets = tickets.select_for_update(of=("self",))
-        ticket = tickets.filter(code=code).first()
+        ticket = _lock_ticket(code)
         if ticket is None:
             raise PurchaseError("ticket_not_found")
         if ticket.shop_id != shop.pk:
@@ -794,13 +596,8 @@ def ticket_redeem(
             )
         if amount > ticket.balance:
             raise PurchaseError("insufficient_balance", balance=_yen(ticket.balance))
-        if _locks_disabled():
-            _race_window()
-            # The naive write the negative control must catch: balance computed in Python.
-            Ticket.objects.filter(pk=ticket.pk).update(balance=ticket.balance - amount)
-        elif not Ticket.objects.filter(pk=ticket.pk, balance__gte=amount).update(
-            balance=F("balance") - amount
-        ):
+        _pause_after_checks()
+        if not _spend(ticket, amount):
             raise PurchaseError("insufficient_balance", balance=_yen(ticket.balance))
         ShopRound.objects.filter(shop_id=ticket.shop_id, round_id=ticket.round_id).update(
             tickets_used_amount=F("tickets_used_amount") + amount
@@ -816,6 +613,23 @@ def ticket_redeem(
         )
         use.repeated = False
         return use
+
+
+def _lock_ticket(code: str) -> Ticket | None:
+    # Locked, then every rule re-checked on the locked row: two tills (or two tabs) using
+    # the same ticket at once cannot both spend its balance.
+    return (
+        Ticket.objects.select_related("round").select_for_update(of=("self",)).filter(code=code)
+    ).first()
+
+
+def _spend(ticket: Ticket, amount: int) -> bool:
+    """Take `amount` off the balance if it is still there (the conditional UPDATE is the rule)."""
+    return bool(
+        Ticket.objects.filter(pk=ticket.pk, balance__gte=amount).update(
+            balance=F("balance") - amount
+        )
+    )
 
 
 # --- Emails --------------------------------------------------------------------------------

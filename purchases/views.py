@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
-from projects.models import Listing, Round
+from projects.models import Round
 from projects.views import operated_shop
 from purchases.forms import OrderForm, RedeemForm
 from purchases.models import Order, OrderStatus, Ticket, TicketUse
@@ -27,6 +27,7 @@ from purchases.services import (
     order_cancel,
     order_check,
     order_create,
+    order_terms,
     payment_record,
     reservation_minutes,
     ticket_redeem,
@@ -34,13 +35,14 @@ from purchases.services import (
 from supporters.decorators import profile_required, verified_email_required
 
 
-def _round_for(listing: Listing, round_id: int | None, now) -> Round | None:
+def _round_for(listing_id: int, round_id: int | None, now) -> int | None:
     """The round the supporter backs in: the one posted (checked by the service), else the
     project's round open now, else the one that concerns it (so the message says why)."""
-    rounds = Round.objects.filter(project_id=listing.shop.project_id)
     if round_id:
-        return Round.objects.filter(pk=round_id).first()
-    return rounds.open_at(now).first() or rounds.current_at(now).first()
+        return round_id
+    rounds = Round.objects.filter(project__shops__listings=listing_id)
+    round_ = rounds.open_at(now).first() or rounds.current_at(now).first()
+    return round_ and round_.pk
 
 
 @never_cache
@@ -53,12 +55,11 @@ def order_confirm(request):
     form = OrderForm(data)
     if not form.is_valid():
         return render(request, "purchases/order_confirm.html", {"form": form}, status=400)
-    listing_id, round_id = form.cleaned_data["listing"], form.cleaned_data["round"]
-    units = form.cleaned_data["units"]
+    listing_id, units = form.cleaned_data["listing"], form.cleaned_data["units"]
+    round_id = form.cleaned_data["round"]
     error = None
     if request.method == "POST" and round_id:
-        # The 9:00 path: the service reads every row itself, so the page's rows are read
-        # here only when it has a page to show (a refusal).
+        # The page's rows are read only when there is a page to show (a refusal).
         try:
             order = order_create(
                 supporter=request.user,
@@ -72,31 +73,23 @@ def order_confirm(request):
             error = exc.message
         else:
             return redirect("purchases:order_pay", order_code=order.code)
-    listing = Listing.objects.select_related("shop__project").filter(pk=listing_id).first()
-    if listing is None:
-        raise Http404
-    round_ = _round_for(listing, round_id, now)
-    if round_ is None:
-        raise Http404
+    try:
+        terms = order_terms(
+            listing_id=listing_id, round_id=_round_for(listing_id, round_id, now), units=units
+        )
+    except PurchaseError:
+        raise Http404 from None
     if error is None:
         # A GET (the preview), or a POST that named no round (the round open now is shown,
         # and the supporter confirms it): the same checks, nothing reserved.
         try:
-            order_check(
-                supporter=request.user,
-                listing_id=listing.pk,
-                round_id=round_.pk,
-                units=units,
-                now=now,
-            )
+            order_check(supporter=request.user, terms=terms, now=now)
         except PurchaseError as exc:
             error = exc.message
-    project = listing.shop.project
-    amount = units * listing.unit_price
     hidden = OrderForm(
         initial={
-            "listing": listing.pk,
-            "round": round_.pk,
+            "listing": listing_id,
+            "round": terms.round.pk,
             "units": units,
             "idempotency_key": OrderForm.new_key(),
         }
@@ -108,13 +101,7 @@ def order_confirm(request):
         "purchases/order_confirm.html",
         {
             "form": hidden,
-            "listing": listing,
-            "shop": listing.shop,
-            "project": project,
-            "round": round_,
-            "units": units,
-            "amount": amount,
-            "tickets_value": project.tickets_value(amount) if listing.premium_applies else amount,
+            "terms": terms,
             "error": error,
             "profile": request.user,
             "minutes": reservation_minutes(),

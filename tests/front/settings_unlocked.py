@@ -1,11 +1,8 @@
-"""TEST-ONLY settings for the negative control of tests/front/test_live_races.py: the production
-settings with the purchase locks switched off (see purchases.services._locks_disabled).
+"""TEST-ONLY settings for the negative control of tests/front/test_live_races.py: the race's
+settings with purchases.services unlocked (tests/purchases/unlocked.py) in every app node.
+Nothing in production can reach this: only tests/front/stack.py names it."""
 
-The app nodes of that control are started with DJANGO_SETTINGS_MODULE set to this module
-(tests/front/stack.py, UNLOCKED_SETTINGS). The switch is set here, in code under tests/, and
-never read from the environment: no variable can turn the locks off in production.
-"""
+from tests.front.settings_race import *  # noqa: F403
+from tests.front.settings_race import INSTALLED_APPS
 
-from kaika.settings import *  # noqa: F403
-
-KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.front.unlock_app.UnlockPurchases"]

@@ -29,6 +29,7 @@ from supporters.models import User
 
 KAIKA_2021_TEMPLATE = Path(__file__).with_name("nginx_kaika_2021.conf.template")
 # The test-only settings of the race tests' negative control (the purchase locks switched off).
+RACE_SETTINGS = "tests.front.settings_race"
 UNLOCKED_SETTINGS = "tests.front.settings_unlocked"
 
 # gunicorn's access_log_format: '%({x-forwarded-for}i)s "%(m)s %(U)s %(H)s" %(s)s %(B)s

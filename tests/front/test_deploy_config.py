@@ -98,16 +98,16 @@ def test_the_shipped_nginx_serves_only_images_from_the_media_root(tmp_path):
     assert "return 404;" in rest
 
 
-def test_production_settings_never_read_the_purchase_lock_switch():
-    # Only the test settings may switch the locks off (tests/front/settings_unlocked.py for
-    # the live races' negative control); no environment variable can reach it in production.
+def test_production_settings_never_unlock_purchases_nor_pause_them():
+    # Only test settings may take the locks out (tests/front/settings_unlocked.py, the live
+    # races' negative control) or set the debug pause; no environment variable reaches either.
     for path in (BASE_DIR / "kaika").glob("settings*.py"):
         text = path.read_text()
-        assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True" not in text, path
-        if path.name == "settings.py":
-            assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS" not in text
+        assert "unlock" not in text.lower(), path
+        assert "KAIKA_DEBUG_PAUSE_AFTER_CHECKS = 0\n" in text or path.name != "settings.py"
+        assert "PAUSE_AFTER_CHECKS" not in text.replace("KAIKA_DEBUG_PAUSE_AFTER_CHECKS = 0\n", "")
     unlocked = (BASE_DIR / "tests" / "front" / "settings_unlocked.py").read_text()
-    assert "KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True" in unlocked
+    assert "tests.front.unlock_app.UnlockPurchases" in unlocked
     assert "os." not in unlocked
 
 

@@ -8,8 +8,8 @@ one process. A 302 to `/orders/<code>/pay/` is an order created; a 200 shows why
 then checks the database (orders and counters) and that both nodes took order posts.
 
 Every race has its negative control here: the same race against two nodes started with the
-test-only settings tests/front/settings_unlocked.py (the locks switched off) must overshoot,
-which proves that this harness can see a race across nodes at all.
+test-only settings tests/front/settings_unlocked.py (locks and conditional UPDATEs taken out)
+must overshoot, which proves that this harness can see a race across nodes at all.
 """
 
 import re
@@ -25,7 +25,7 @@ from ops import live_harness as live
 from projects.models import Listing, Project, Round, ShopRound
 from purchases.models import Order
 from purchases.services import PurchaseError
-from tests.front.stack import UNLOCKED_SETTINGS, Stack, create_people, fronts
+from tests.front.stack import RACE_SETTINGS, UNLOCKED_SETTINGS, Stack, create_people, fronts
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
 
 pytestmark = [
@@ -112,7 +112,7 @@ def tabs_of(people: list[live.Person]) -> list[Tab]:
 
 
 def run(tmp_path, people, tabs: list[Tab], *, unlocked: bool, **order) -> tuple[Counter, Stack]:
-    settings_module = UNLOCKED_SETTINGS if unlocked else "kaika.settings"
+    settings_module = UNLOCKED_SETTINGS if unlocked else RACE_SETTINGS
     with fronts(
         tmp_path, settings_module=settings_module, kaika_2021=False, collect_static=False
     ) as stack:

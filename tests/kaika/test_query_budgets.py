@@ -63,18 +63,17 @@ def test_the_confirmation_page_costs_the_same_queries_for_a_first_or_a_fourth_or
     user_client, user, live_offer, django_assert_num_queries
 ):
     user_client.get(reverse("supporters:mypage"))  # session cached
-    # user, verified email, listing (with shop and project), round; then the service's checks
-    # on fresh rows: the listing with its shop, project and round and whether the shop and
-    # the listing are in the round (one statement), the supporter's totals; and the
-    # exposure-log INSERT (the page shows the supporter's name and address).
-    with django_assert_num_queries(7):
+    # user, verified email; the terms (round; the listing with its shop and project and
+    # whether both are in the round); the supporter's totals; and the exposure-log INSERT
+    # (the page shows the supporter's name and address).
+    with django_assert_num_queries(6):
         page = user_client.get(confirm_url(live_offer, 1))
     assert page.status_code == 200 and not page.context["error"]
     for _ in range(3):
         fields = form_fields(user_client.get(confirm_url(live_offer, 1)).content.decode())
         user_client.post(reverse("purchases:order_confirm"), fields)
     make_listing(live_offer["shop"], title="限定コース", unit_price=5000)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         user_client.get(confirm_url(live_offer, 1))
 
 
@@ -84,13 +83,11 @@ def test_posting_the_confirmation_creates_the_order_in_a_fixed_number_of_queries
     user_client.get(reverse("supporters:mypage"))
     for expected_orders in (1, 2):
         fields = form_fields(user_client.get(confirm_url(live_offer, 1)).content.decode())
-        # The 9:00 path on PostgreSQL: user, verified email, then the whole reservation as
-        # one statement (kaika_order_reserve: the supporter's lock, the rows the checks need,
-        # the supporter's totals, the 4 conditional UPDATEs and the INSERT), inside a
-        # savepoint and its release here (in a request, its own transaction). On SQLite the
-        # same in Python: BEGIN, lock, the rows, the totals, 4 UPDATEs, INSERT, COMMIT.
-        # The page's own rows are read only on a refusal.
-        with django_assert_num_queries(5 if using_postgres() else 12):
+        # The 9:00 path: user, verified email, then the reservation's transaction (a
+        # savepoint here): the commit that does not wait for the disk (PostgreSQL only), the
+        # supporter's lock, the terms (2), the totals, the INSERT and the 4 conditional
+        # UPDATEs. The page's own rows are read only on a refusal.
+        with django_assert_num_queries(14 if using_postgres() else 13):
             response = user_client.post(reverse("purchases:order_confirm"), fields)
         assert response.status_code == 302
         assert re.search(r"/orders/K-\w+/pay/$", response["Location"])
@@ -108,6 +105,6 @@ def test_other_supporters_orders_do_not_add_queries_to_a_confirmation(
     client.logout()
     client.force_login(make_user())
     client.get(reverse("supporters:mypage"))
-    with django_assert_num_queries(7):  # as for a first order (see above)
+    with django_assert_num_queries(6):  # as for a first order (see above)
         page = client.get(confirm_url(live_offer, 1))
     assert page.status_code == 200 and not page.context["error"]

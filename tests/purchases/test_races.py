@@ -1,9 +1,11 @@
 """The 9:00 rush on real PostgreSQL: many supporters at the same instant, never an overshoot.
 
 Each race releases its threads together from a barrier; each thread uses its own database
-connection (Django's connections are per thread) and closes it at the end. Every race has a
-negative control: the same race with the locks switched off by the test-only setting
-KAIKA_TEST_DISABLE_PURCHASE_LOCKS must overshoot, which proves the race is really run.
+connection (Django's connections are per thread) and closes it at the end. The debug hook
+KAIKA_DEBUG_PAUSE_AFTER_CHECKS holds every racer between its checks and its writes, so only
+the locks and conditional UPDATEs can keep the caps. Every race has a negative control: the
+same race with those taken out (tests/purchases/unlocked.py) must overshoot, which proves the
+race is really run.
 """
 
 import datetime
@@ -24,9 +26,20 @@ from purchases.services import (
 )
 from supporters.models import User
 from tests.purchases.helpers import DURING, make_offer
+from tests.purchases.unlocked import unlock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 RACERS = 50
+
+
+@pytest.fixture(autouse=True)
+def checks_then_a_pause(settings):
+    settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS = 0.05
+
+
+@pytest.fixture
+def unlocked(monkeypatch):
+    unlock(monkeypatch.setattr)
 
 
 def race(count: int, work) -> list:
@@ -91,8 +104,7 @@ def test_fifty_supporters_racing_for_the_last_of_the_budget_never_overshoot_it()
     assert counter == 990_000 + sold
 
 
-def test_negative_control_without_locks_the_budget_race_overshoots(settings):
-    settings.KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
+def test_negative_control_without_locks_the_budget_race_overshoots(unlocked):
     sold, _counter = budget_race()
     assert sold > 10_000, "the unlocked race did not overshoot: the test cannot see races"
 
@@ -115,8 +127,7 @@ def test_fifty_supporters_racing_for_the_last_units_never_oversell():
     assert listing.units_sold == 50
 
 
-def test_negative_control_without_locks_the_stock_race_oversells(settings):
-    settings.KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
+def test_negative_control_without_locks_the_stock_race_oversells(unlocked):
     orders, _listing = stock_race()
     assert orders > 5, "the unlocked race did not oversell: the test cannot see races"
 
@@ -137,8 +148,7 @@ def test_one_supporter_in_several_tabs_never_exceeds_their_own_cap():
     assert own_cap_race() == 100_000
 
 
-def test_negative_control_without_locks_the_tabs_exceed_the_cap(settings):
-    settings.KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
+def test_negative_control_without_locks_the_tabs_exceed_the_cap(unlocked):
     assert own_cap_race() > 100_000, "the unlocked race did not overshoot"
 
 
@@ -179,8 +189,7 @@ def test_twenty_tills_using_one_ticket_at_once_never_spend_more_than_it_holds():
     assert balance == 0
 
 
-def test_negative_control_without_locks_the_ticket_is_double_spent(settings):
-    settings.KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
+def test_negative_control_without_locks_the_ticket_is_double_spent(unlocked):
     face, used, _balance = redemption_race()
     assert used > face, "the unlocked race did not double spend: the test cannot see races"
 
@@ -210,9 +219,8 @@ def test_one_redemption_form_sent_ten_times_at_once_takes_the_amount_once():
     assert TicketUse.objects.filter(ticket=ticket).count() == 1
 
 
-def test_negative_control_without_locks_the_same_form_collides(settings):
+def test_negative_control_without_locks_the_same_form_collides(unlocked):
     """Unlocked, every sending misses the others' use and tries to write its own: the unique
     constraint keeps the money right, but nine tills get an error instead of the answer."""
-    settings.KAIKA_TEST_DISABLE_PURCHASE_LOCKS = True
     with pytest.raises(AssertionError, match="ticketuse_one_per_form"):
         same_form_race()
