@@ -8,17 +8,24 @@ cap (`units_sold + n <= stock_limit`, `amount_raised + n <= total_budget`): the 
 the row, re-evaluates the condition on the current value, and the row count says whether the
 cap held. Nothing here reads a counter into Python and saves it back.
 
+On PostgreSQL an order is created by one statement, kaika_order_reserve() (its SQL is
+purchases/sql/order_reserve.sql alone): the same checks and UPDATEs in the same order, run
+inside the database so that the hot rows are never locked across a round trip. SQLite runs
+order_check and _reserve from Python; tests/purchases/test_limits.py runs every rule on both.
+
 Emails are queued with `send_email_on_commit`: only for transactions that commit.
 """
 
+import contextlib
 import dataclasses
 import datetime
+import json
 import logging
 import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -28,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
-from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse
+from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse, new_order_code
 from supporters.models import User
 
 logger = logging.getLogger(__name__)
@@ -253,8 +260,65 @@ def _order_with_key(supporter: User, key: str) -> Order | None:
 def _order_create(
     supporter: User, listing_id: int, round_id: int, units: int, key: str, now
 ) -> Order:
+    if connection.vendor == "postgresql":
+        return _order_create_in_database(supporter, listing_id, round_id, units, key, now)
+    return _order_create_in_python(supporter, listing_id, round_id, units, key, now)
+
+
+def _order_create_in_database(
+    supporter: User, listing_id: int, round_id: int, units: int, key: str, now
+) -> Order:
+    """kaika_order_reserve() (purchases/sql/order_reserve.sql): the rules of order_check and
+    _reserve in one statement, its own transaction outside an atomic block, so the hot rows'
+    locks are never held across a round trip. Inside one (a caller's transaction, the tests) a
+    savepoint takes a refusal back without aborting the caller's work."""
+    code = new_order_code()
+    expires_at = now + datetime.timedelta(minutes=reservation_minutes())
+    # A reservation need not wait for the disk flush (docs/operations.md says what it risks).
+    commit = "off" if settings.KAIKA_ORDER_ASYNC_COMMIT else None
+    reserved = Order.objects.raw(
+        "SELECT * FROM kaika_order_reserve(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [supporter.pk, listing_id, round_id, units, key, code, now, expires_at, commit],
+    )
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    try:
+        with savepoint:
+            (order,) = reserved
+    except DatabaseError as error:
+        refusal = _refusal_from(error)
+        if refusal is None:
+            if not connection.in_atomic_block:
+                # No atomic block closes a broken connection here: give it back, so that the
+                # next order gets a working one from the pool even outside a request.
+                connection.close_if_unusable_or_obsolete()
+            raise
+        raise refusal from None
+    return order
+
+
+# The sentences whose numbers are yen (shown with thousands separators, as in Python).
+_YEN_PARAMS = {"over_application_max": {"max"}, "over_person_round_max": {"max", "held"}}
+
+
+def _refusal_from(error: DatabaseError) -> PurchaseError | None:
+    """kaika_order_reserve() refuses with RAISE EXCEPTION 'kaika:<code>', the numbers of its
+    sentence as JSON in DETAIL. Any other database error is not a refusal (None)."""
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    message = getattr(diag, "message_primary", None) or ""
+    if getattr(cause, "sqlstate", None) != "P0001" or not message.startswith("kaika:"):
+        return None
+    code = message.removeprefix("kaika:")
+    params = json.loads(diag.message_detail) if diag.message_detail else {}
+    yen = _YEN_PARAMS.get(code, set())
+    return PurchaseError(code, **{k: _yen(v) if k in yen else v for k, v in params.items()})
+
+
+def _order_create_in_python(
+    supporter: User, listing_id: int, round_id: int, units: int, key: str, now
+) -> Order:
+    """SQLite's path (and the race tests' on PostgreSQL): the same rules through the ORM."""
     with transaction.atomic():
-        _commit_without_waiting_for_the_disk()
         _lock_supporter(supporter.pk)
         terms = order_terms(listing_id=listing_id, round_id=round_id, units=units)
         order_check(supporter=supporter, terms=terms, now=now)
@@ -316,16 +380,6 @@ def _reserve(terms: OrderTerms, now) -> None:
         pk=terms.project.pk, amount_raised__lte=F("total_budget") - amount
     ).update(amount_raised=F("amount_raised") + amount):
         raise PurchaseError("budget_exhausted")
-
-
-def _commit_without_waiting_for_the_disk() -> None:
-    """At 9:00 every order queues on the round's and the project's rows, whose locks are held
-    until COMMIT returns; a reservation's COMMIT need not wait for the disk flush. A crash of
-    PostgreSQL in that fraction of a second loses the newest reservations whole, order and
-    counters together (docs/operations.md). ORDER_ASYNC_COMMIT=false turns this off."""
-    if connection.vendor == "postgresql" and settings.KAIKA_ORDER_ASYNC_COMMIT:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 # --- Releasing a reservation ---------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Created a PostgreSQL function that repeated the order rules of purchases/services.py;
-migration 0005 drops it where it was created. Kept as a no-op so the migration graph holds."""
+"""Created kaika_order_reserve() from SQL written here; migration 0005 now installs it from
+purchases/sql/order_reserve.sql, its one source. A no-op, kept for the migration graph."""
 
 from django.db import migrations
 

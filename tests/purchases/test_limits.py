@@ -1,4 +1,8 @@
-"""Every cap of order creation, at its boundary: exactly the cap succeeds, one more fails."""
+"""Every cap of order creation, at its boundary: exactly the cap succeeds, one more fails.
+
+Every test here runs on both ways of reserving: PostgreSQL's kaika_order_reserve()
+(purchases/sql/order_reserve.sql) and the Python path SQLite runs, so the two cannot drift
+apart unseen."""
 
 import datetime
 
@@ -7,6 +11,7 @@ from django.db import transaction
 
 from projects.models import Listing, Project, Round, ShopRound, ShopStatus
 from projects.services import round_suspend
+from purchases import services
 from purchases.models import Order, OrderStatus
 from purchases.services import PurchaseError, _reserve, order_create, order_terms
 from tests.conftest import make_user
@@ -15,6 +20,15 @@ from tests.purchases.helpers import DURING, OPENING, buy, make_offer
 
 pytestmark = pytest.mark.django_db
 SECOND = datetime.timedelta(seconds=1)
+
+
+@pytest.fixture(
+    autouse=True, params=[pytest.param("database", marks=pytest.mark.postgres), "python"]
+)
+def reservation_path(request, monkeypatch):
+    if request.param == "python":  # SQLite's path, run on PostgreSQL too when it is there
+        monkeypatch.setattr(services, "_order_create_in_database", services._order_create_in_python)
+    return request.param
 
 
 def refused(code: str, call, *args, **kwargs) -> PurchaseError:
@@ -291,28 +305,35 @@ def test_the_shop_round_update_refuses_a_shop_no_longer_approved(offer):
     assert reserve(offer) == "shop_not_in_round"
 
 
-@pytest.mark.postgres  # synchronous_commit is PostgreSQL's; SQLite has nothing to wait for
-def test_a_reservation_commits_without_waiting_for_the_disk_and_a_payment_waits(
-    offer, user, settings
-):
+def synchronous_commit_after(call) -> str:
+    """The transaction's synchronous_commit once `call` has run in it (then rolled back)."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
+    with transaction.atomic():
+        call()
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            value = cursor.fetchone()[0]
+        transaction.set_rollback(True)  # takes any SET LOCAL back with it
+    return value
+
+
+@pytest.mark.postgres
+def test_a_reservation_commits_without_waiting_for_the_disk_and_a_payment_waits(
+    offer, user, settings, reservation_path
+):
     from purchases.services import PaymentResult, payment_record
 
-    with CaptureQueriesContext(connection) as reservation:
-        order = buy(offer, user)
-    assert any("synchronous_commit" in q["sql"] for q in reservation.captured_queries)
-    with CaptureQueriesContext(connection) as payment:
-        payment_record(
-            result=PaymentResult(order.code, "sbx_1", order.amount, True, DURING), now=DURING
-        )
-    assert not any("synchronous_commit" in q["sql"] for q in payment.captured_queries)
-
+    if reservation_path == "python":
+        pytest.skip("SQLite's path: there is no disk flush to skip")
+    order = services._order_create_in_python(
+        user, offer.standard.pk, offer.round.pk, 1, "to-be-paid-0001", DURING
+    )
+    result = PaymentResult(order.code, "sbx_1", order.amount, True, DURING)
+    assert synchronous_commit_after(lambda: payment_record(result=result, now=DURING)) == "on"
+    assert synchronous_commit_after(lambda: buy(offer, make_user())) == "off"
     settings.KAIKA_ORDER_ASYNC_COMMIT = False
-    with CaptureQueriesContext(connection) as durable:
-        buy(offer, make_user())
-    assert not any("synchronous_commit" in q["sql"] for q in durable.captured_queries)
+    assert synchronous_commit_after(lambda: buy(offer, make_user())) == "on"
 
 
 def test_the_order_handed_back_is_the_order_stored(offer, user):
@@ -326,3 +347,65 @@ def test_the_order_handed_back_is_the_order_stored(offer, user):
     order.staff_note = "saved as an existing row"
     order.save(update_fields=["staff_note"])
     assert Order.objects.count() == 1
+
+
+def test_the_personal_caps_count_exactly_what_live_at_counts(offer, user):
+    """Every status, and a pending order on each side of its expiry, in two rounds and two
+    listings: what the caps say the supporter holds is Order.objects.live_at's sum."""
+    other_listing = offer.limited()
+    later = Round.objects.create(
+        project=offer.project,
+        number=2,
+        shop_applications_close_at=OPENING,
+        opens_at=OPENING + datetime.timedelta(days=60),
+        closes_at=OPENING + datetime.timedelta(days=70),
+        usage_starts_on=datetime.date(2032, 1, 1),
+        usage_ends_on=datetime.date(2032, 3, 1),
+    )
+    units = iter(range(1, 1000))
+    for status in OrderStatus.values:
+        for listing in (offer.standard, other_listing):
+            for round_ in (offer.round, later):
+                for expires in (DURING - SECOND, DURING, DURING + SECOND):
+                    n = next(units)
+                    Order.objects.create(
+                        supporter=user,
+                        project=offer.project,
+                        round=round_,
+                        shop=offer.shop,
+                        listing=listing,
+                        units=n,
+                        unit_price=1000,
+                        amount=n * 1000,
+                        tickets_value=n * 1500,
+                        status=status,
+                        idempotency_key=f"held-{n:04d}-{status}",
+                        created_at=OPENING,
+                        expires_at=expires,
+                    )
+    buy(offer, make_user(), units=7)  # someone else's order counts for nobody else
+    live = Order.objects.live_at(DURING).filter(supporter=user)
+    held_units = sum(live.filter(listing=offer.standard).values_list("units", flat=True))
+    held_amount = sum(live.filter(round=offer.round).values_list("amount", flat=True))
+    assert held_units and held_amount
+
+    Listing.objects.filter(pk=offer.standard.pk).update(per_person_limit=held_units)
+    error = refused("over_listing_person_limit", buy, offer, user)
+    assert error.params == {"limit": held_units, "held": held_units}
+    Listing.objects.filter(pk=offer.standard.pk).update(per_person_limit=None)
+    Project.objects.filter(pk=offer.project.pk).update(max_per_person_per_round=held_amount)
+    error = refused("over_person_round_max", buy, offer, user)
+    assert error.params["held"] == f"{held_amount:,}"
+
+
+def test_on_postgresql_a_reservation_is_one_statement(offer, user, reservation_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        buy(offer, user)
+    reserving = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    if reservation_path == "database":
+        assert len(reserving) == 1 and "kaika_order_reserve" in reserving[0], reserving
+    else:  # lock, the terms (2), the totals, INSERT, four UPDATEs
+        assert len(reserving) == 9 and not any("kaika_order_reserve" in q for q in reserving)

@@ -1,11 +1,12 @@
 """The 9:00 rush on real PostgreSQL: many supporters at the same instant, never an overshoot.
 
 Each race releases its threads together from a barrier; each thread uses its own database
-connection (Django's connections are per thread) and closes it at the end. The debug hook
+connection (Django's connections are per thread) and closes it at the end. Orders race on
+both paths: PostgreSQL's kaika_order_reserve() and the Python path, in which the debug hook
 KAIKA_DEBUG_PAUSE_AFTER_CHECKS holds every racer between its checks and its writes, so only
 the locks and conditional UPDATEs can keep the caps. Every race has a negative control: the
-same race with those taken out (tests/purchases/unlocked.py) must overshoot, which proves the
-race is really run.
+Python path with those taken out (tests/purchases/unlocked.py) must overshoot, which proves
+the race is really run.
 """
 
 import datetime
@@ -16,6 +17,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from projects.models import Listing, Project
+from purchases import services
 from purchases.models import Order, Ticket, TicketUse
 from purchases.services import (
     PaymentResult,
@@ -40,6 +42,12 @@ def checks_then_a_pause(settings):
 @pytest.fixture
 def unlocked(monkeypatch):
     unlock(monkeypatch.setattr)
+
+
+@pytest.fixture(params=["database", "python"])
+def path(request, monkeypatch):
+    if request.param == "python":
+        monkeypatch.setattr(services, "_order_create_in_database", services._order_create_in_python)
 
 
 def race(count: int, work) -> list:
@@ -98,7 +106,7 @@ def budget_race():
     return sold, counter
 
 
-def test_fifty_supporters_racing_for_the_last_of_the_budget_never_overshoot_it():
+def test_fifty_supporters_racing_for_the_last_of_the_budget_never_overshoot_it(path):
     sold, counter = budget_race()
     assert sold == 9_000  # three orders: as many as fit, no more
     assert counter == 990_000 + sold
@@ -121,7 +129,7 @@ def stock_race():
     return Order.objects.filter(listing=listing).count(), Listing.objects.get(pk=listing.pk)
 
 
-def test_fifty_supporters_racing_for_the_last_units_never_oversell():
+def test_fifty_supporters_racing_for_the_last_units_never_oversell(path):
     orders, listing = stock_race()
     assert orders == 5
     assert listing.units_sold == 50
@@ -144,7 +152,7 @@ def own_cap_race():
     return Order.objects.filter(supporter=person).aggregate(n=Sum("amount"))["n"] or 0
 
 
-def test_one_supporter_in_several_tabs_never_exceeds_their_own_cap():
+def test_one_supporter_in_several_tabs_never_exceeds_their_own_cap(path):
     assert own_cap_race() == 100_000
 
 
