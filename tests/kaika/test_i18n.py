@@ -1,6 +1,9 @@
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.template.loader import get_template
 
 
 @pytest.mark.django_db
@@ -31,3 +34,13 @@ def test_the_language_switch_links_to_the_same_page_in_the_other_language(client
     assert _translated.cache_info().hits > 0
     settings.ROOT_URLCONF = "kaika.urls"  # any change of the setting empties the memo
     assert _translated.cache_info().currsize == 0
+
+
+def test_every_template_compiles_with_djangos_own_tag_libraries():
+    """The templates load Django's `i18n` (no fork of it): a template whose tags come from a
+    library that is not loaded, or that does not exist, fails here rather than on its page."""
+    root = Path(settings.BASE_DIR, "templates")
+    paths = [p for p in root.rglob("*") if p.suffix in {".html", ".txt"}]
+    assert len(paths) > 50, "the templates were not found"
+    for path in paths:
+        get_template(str(path.relative_to(root)))
