@@ -1,16 +1,9 @@
-"""Redis as the shared cache, degrading to this process's memory while Redis is away.
+"""Redis as the shared cache (rate limits, cached sessions), falling back to this process's
+memory while Redis is away: every page keeps working if Redis stops in the 9:00 rush, and
+Redis is tried again after RETRY_AFTER seconds, so its return needs no restart.
 
-What lives in the cache: rate-limit counters and cached sessions (never a page). If Redis stops
-in the middle of the 9:00 rush, every page must keep working: the session store falls back to
-PostgreSQL (cached_db), and rate limits fall back to a per-process count (weaker: a limit of N
-becomes N per process; it is logged). Redis is tried again after RETRY_AFTER seconds, so its
-return needs no restart.
-
-Keys this process changed during the outage are deleted from Redis on its return: otherwise a
-session ended during the outage (logout, password change) could be served again from the stale
-copy Redis still holds. Another process may read such a copy before this one returns; the
-window is one RETRY_AFTER at most, and session data is always re-validated against the user's
-password hash by Django.
+Rate limits then count per process (logged). Keys changed during the outage are deleted from
+Redis on its return, so a session ended meanwhile is not served again from a stale copy.
 """
 
 import logging
@@ -18,7 +11,7 @@ import threading
 import time
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
 logger = logging.getLogger("kaika.cache")
@@ -54,30 +47,9 @@ class _Outage:
 _outage = _Outage()
 
 
-class _OneClientPerServer(RedisCacheClient):
-    """Django builds a new redis.Redis object on every cache call, and building one fills a
-    table of ~300 response callbacks: 0.1 ms, twice per request here (session, maintenance
-    switch). One per server is kept instead; a redis.Redis object is safe to share (it takes
-    a connection from its pool for each command)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
-
-    def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
-        if client is None:
-            client = self._clients[index] = self._client(
-                connection_pool=self._get_connection_pool(write)
-            )
-        return client
-
-
 class ResilientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
-        self._class = _OneClientPerServer
         self.retry_after = float(params.get("RETRY_AFTER", 5))
         # One LocMem store per process (LocMem shares storage by name across threads).
         self._fallback = LocMemCache(

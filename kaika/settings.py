@@ -133,18 +133,6 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Template fragments that are the same text for every visitor of a language (the footer, the
-# fixed links of the header and of My page: `{% cache ... using="fragments" %}`), kept in each
-# process's memory: rendering them was a quarter of a signed-in page (docs/benchmarks.md). Never
-# a fragment with anything about the visitor in it (tests/kaika/test_fragments.py). With DEBUG
-# on, nothing is kept, so an edited template shows at once.
-CACHES["fragments"] = {
-    "BACKEND": "django.core.cache.backends."
-    + ("dummy.DummyCache" if DEBUG else "locmem.LocMemCache"),
-    "LOCATION": "kaika-fragments",
-    "TIMEOUT": 600,
-    "OPTIONS": {"MAX_ENTRIES": 1000},
-}
 
 # Sessions in the database, read through the cache: they survive a Redis restart. Django's
 # cached_db, with a new key's row written once instead of twice (kaika/sessions.py).

@@ -1,10 +1,6 @@
-from functools import lru_cache
-
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from django.urls import get_script_prefix, get_urlconf, translate_url
+from django.urls import translate_url
 from django.utils.translation import gettext, ngettext
 
 register = template.Library()
@@ -16,22 +12,8 @@ def url_in_language(context, language_code: str) -> str:
     the query string is kept, so a search, a list's page or an order being confirmed stays
     what it was (a public page's copy is kept per URL, query string included)."""
     request = context["request"]
-    url = _translated(request.path, language_code, get_urlconf(), get_script_prefix())
+    url = translate_url(request.path, language_code)
     return f"{url}?{request.GET.urlencode()}" if request.GET else url
-
-
-# Every page's header links to itself in the other language; translate_url resolves the path
-# and reverses it again (0.12 ms, a quarter of the site's header). The answer depends only on
-# these arguments, so each process keeps the last few thousand.
-@lru_cache(maxsize=4096)
-def _translated(path: str, language_code: str, urlconf, script_prefix: str) -> str:
-    return translate_url(path, language_code)
-
-
-@receiver(setting_changed)
-def _forget_translated(*, setting, **kwargs):
-    if setting in {"ROOT_URLCONF", "LANGUAGES", "LANGUAGE_CODE"}:
-        _translated.cache_clear()
 
 
 # Amounts and counts carry their unit in one translatable string, so each language can put it

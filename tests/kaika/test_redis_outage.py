@@ -10,7 +10,6 @@ import time
 
 import pytest
 import redis
-from django.conf import settings as django_settings
 from django.test import Client, override_settings
 
 from deploy.nginx import free_port
@@ -69,7 +68,6 @@ def own_redis():
             "RETRY_AFTER": 0.5,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },
-        "fragments": django_settings.CACHES["fragments"],  # process memory, not Redis
     }
     # override_settings swaps Django's cache handlers for these settings (and back after).
     with override_settings(CACHES=settings):

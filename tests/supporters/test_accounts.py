@@ -236,6 +236,14 @@ def test_my_page_shows_only_my_own_data(client):
     assert "他人" not in body and other.email not in body and "09099998888" not in body
 
 
+def test_my_page_offers_two_factor_login_to_staff_and_not_to_other_supporters(client):
+    two_factor = reverse("mfa_index")
+    client.force_login(make_user(is_staff=True, totp=False))
+    assert two_factor in client.get(reverse("supporters:mypage")).content.decode()
+    client.force_login(make_user())
+    assert two_factor not in client.get(reverse("supporters:mypage")).content.decode()
+
+
 @pytest.mark.redis
 @override_settings(ACCOUNT_RATE_LIMITS={"login_failed": "3/m/ip"})
 def test_failed_login_rate_limit_is_counted_in_the_shared_redis_cache(client):
