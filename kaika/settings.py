@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "purchases",
     "inquiries",
     "ops",
+    # The pre-launch cache canary (manage.py cache_canary): above every app it walks through.
+    "canary",
 ]
 
 MIDDLEWARE = [
