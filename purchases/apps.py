@@ -3,3 +3,9 @@ from django.apps import AppConfig
 
 class PurchasesConfig(AppConfig):
     name = "purchases"
+
+    def ready(self) -> None:
+        from kaika import data_rights
+        from purchases import data_rights as part
+
+        data_rights.register(self.label, export=part.export)
