@@ -61,9 +61,11 @@ constraints:
 		> constraints.new && mv constraints.new constraints.txt
 	rm -rf .venv-resolve
 
+# ruff, then the import contracts in pyproject.toml ([tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .
