@@ -76,4 +76,4 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .serve .bench
+	rm -rf $(VENV) db.sqlite3 .serve .bench .grimp_cache .import_linter_cache
