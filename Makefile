@@ -61,9 +61,11 @@ constraints:
 		> constraints.new && mv constraints.new constraints.txt
 	rm -rf .venv-resolve
 
+# ruff, then the import contracts in pyproject.toml ([tool.importlinter]).
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -74,4 +76,4 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .serve .bench
+	rm -rf $(VENV) db.sqlite3 .serve .bench .grimp_cache .import_linter_cache

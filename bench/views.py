@@ -1,7 +1,6 @@
 """The floor for per-user pages: a view that does nothing but go through the same gunicorn,
 the same middleware stack (session, CSRF, auth, CSP, private-by-default) and reads who the
-visitor is. Routed only when settings.KAIKA_BENCH is on (kaika/urls.py), so it never exists in
-production URLs."""
+visitor is. Routed only by bench/urls.py, the root URLconf where KAIKA_BENCH is on."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse

@@ -4,7 +4,6 @@ import logging
 import secrets
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -14,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from inquiries import ratelimit
 from inquiries.models import Inquiry, InquiryNote, InquiryReply, Status
 from kaika.errors import DomainError
-from kaika.mail import send_email_on_commit
+from kaika.mail import send_email_on_commit, staff_recipients
 
 logger = logging.getLogger("kaika.inquiries")
 
@@ -39,13 +38,6 @@ def new_reference() -> str:
     # 40 random bits as 8 base32 characters: not sequential, so it tells nobody how many
     # inquiries exist or what the neighbouring ones are.
     return "Q-" + base64.b32encode(secrets.token_bytes(5)).decode("ascii")
-
-
-def staff_recipients() -> list[str]:
-    if settings.KAIKA_STAFF_EMAILS:
-        return list(settings.KAIKA_STAFF_EMAILS)
-    users = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
-    return sorted(users.values_list("email", flat=True))
 
 
 def _render_email(template: str, context: dict, to: list[str]) -> EmailMessage:

@@ -1,20 +1,18 @@
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
-from supporters.validators import CONTROL_RE
+from kaika.validators import reject_control_characters
 
 
 class RejectControlCharactersMixin:
     """Every text field of the form refuses control characters (tab and newlines excepted),
-    with a message on the field: they are never stored, and never reach PostgreSQL (which
-    refuses NUL in text with an error)."""
+    with a message on the field: they are never stored."""
 
     def clean(self):
         cleaned = super().clean()
         for name, value in list(cleaned.items()):
-            if isinstance(value, str) and CONTROL_RE.search(value):
-                self.add_error(
-                    name,
-                    ValidationError(_("使用できない制御文字が含まれています。"), code="control"),
-                )
+            if isinstance(value, str):
+                try:
+                    reject_control_characters(value)
+                except ValidationError as error:
+                    self.add_error(name, error)
         return cleaned

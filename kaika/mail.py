@@ -1,5 +1,7 @@
 from functools import partial
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
 
@@ -26,3 +28,11 @@ def send_email_on_commit(message: EmailMessage) -> None:
             reply_to=list(message.reply_to) or None,
         )
     )
+
+
+def staff_recipients() -> list[str]:
+    """Who the office's notifications go to: KAIKA_STAFF_EMAILS, else every active staff user."""
+    if settings.KAIKA_STAFF_EMAILS:
+        return list(settings.KAIKA_STAFF_EMAILS)
+    users = get_user_model().objects.filter(is_staff=True, is_active=True).exclude(email="")
+    return sorted(users.values_list("email", flat=True))

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "purchases",
     "inquiries",
     "ops",
+    # The pre-launch cache canary (manage.py cache_canary): above every app it walks through.
+    "canary",
 ]
 
 MIDDLEWARE = [
@@ -399,9 +401,11 @@ KAIKA_SHARED_CACHE_MAX_AGE = int(os.environ.get("KAIKA_SHARED_CACHE_MAX_AGE", "1
 # 1 gives shop pages the one-second copy of every other public page.
 KAIKA_SHOP_PAGE_SHARED_MAX_AGE = int(os.environ.get("KAIKA_SHOP_PAGE_SHARED_MAX_AGE", "60"))
 
-# The benchmark's bare view (bench/views.py) is routed only when this is on: `make bench` sets
-# it for its own stack; production never does.
+# The benchmark's URLs (kaika's plus its bare view, bench/urls.py) are used only when this is
+# on: `make bench` sets it for its own stack; production never does.
 KAIKA_BENCH = env_bool("KAIKA_BENCH")
+if KAIKA_BENCH:
+    ROOT_URLCONF = "bench.urls"
 
 # Demo accounts exist only where DEBUG is on or this is set explicitly (never in production).
 KAIKA_ALLOW_DEMO_DATA = env_bool("KAIKA_ALLOW_DEMO_DATA", DEBUG)

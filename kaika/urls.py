@@ -48,12 +48,6 @@ urlpatterns += i18n_patterns(
     prefix_default_language=False,
 )
 
-if settings.KAIKA_BENCH:
-    # The benchmark's floor for per-user pages (issue 8); absent unless KAIKA_BENCH is on.
-    from bench import views as bench_views
-
-    urlpatterns += [path("bench/bare/", bench_views.bare, name="bench_bare")]
-
 if settings.DEBUG:
     from django.conf.urls.static import static
 

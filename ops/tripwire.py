@@ -16,8 +16,7 @@ from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.utils.crypto import salted_hmac
 
-from inquiries.services import staff_recipients
-from kaika.mail import send_email_on_commit
+from kaika.mail import send_email_on_commit, staff_recipients
 from ops.exposure import client_ip, request_id
 from ops.models import TripwireReport
 from ops.switches import maintenance_set, maintenance_state

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from kaika.cache import public_page
 from projects import reads
 from projects.forms import ListingForm, ShopApplicationForm, ShopProfileForm, ShopSearchForm
-from projects.models import Listing, Project, Round, Shop, ShopRound
+from projects.models import Project, Round, Shop, ShopRound
 from projects.services import (
     CatalogError,
     listing_create,
@@ -30,6 +30,7 @@ from projects.services import (
     listing_withdraw,
     shop_apply,
 )
+from projects.shortcuts import operated_listing, operated_shop
 
 SHOPS_PER_PAGE = 24
 
@@ -196,18 +197,6 @@ privacy = static_page("projects/privacy.html")
 
 
 # --- Shop operators ------------------------------------------------------------------------
-
-
-def operated_shop(request, shop_id: int) -> Shop:
-    """The shop, if and only if the logged-in user operates it (404 otherwise, so an id does
-    not even reveal whether the shop exists)."""
-    return get_object_or_404(
-        Shop.objects.operated_by(request.user).select_related("project"), pk=shop_id
-    )
-
-
-def operated_listing(shop: Shop, listing_id: int) -> Listing:
-    return get_object_or_404(Listing, pk=listing_id, shop=shop)
 
 
 @never_cache

@@ -4,5 +4,9 @@ from django.apps import AppConfig
 class PurchasesConfig(AppConfig):
     name = "purchases"
 
-    def ready(self):
+    def ready(self) -> None:
+        from kaika import data_rights
+        from purchases import data_rights as part
         from purchases import reserve  # noqa: F401 (registers the database check)
+
+        data_rights.register(self.label, export=part.export)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
 from projects.models import Round
-from projects.views import operated_shop
+from projects.shortcuts import operated_shop
 from purchases.forms import OrderForm, RedeemForm
 from purchases.models import Order, OrderStatus, Ticket, TicketUse
 from purchases.payments import InvalidPaymentResult, get_gateway

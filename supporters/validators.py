@@ -11,21 +11,17 @@ import jaconv
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from kaika.validators import reject_control_characters
+
 KATAKANA_RE = re.compile(r"^[\u30a1-\u30fa\u30fc\u30fd\u30fe]+$")
 # Every dash a Japanese keyboard or IME can produce between digits, after NFKC.
 DASHES_RE = re.compile(r"[-\u2010-\u2015\u2212\u30fc\uff70\ufe63]")
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_AGE_YEARS = 120
 ELEVEN_DIGIT_PREFIXES = ("020", "050", "060", "070", "080", "090", "0800")
 
 
 def nfkc(value: str) -> str:
     return unicodedata.normalize("NFKC", value or "").strip()
-
-
-def reject_control_characters(value: str) -> None:
-    if CONTROL_RE.search(value or ""):
-        raise ValidationError(_("使用できない制御文字が含まれています。"), code="control")
 
 
 def normalize_name(value: str) -> str:

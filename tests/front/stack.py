@@ -1,6 +1,6 @@
 """The production front as the live tests run it: two app nodes (gunicorn) on the test's
 PostgreSQL database and Redis, behind the project's own nginx and, beside it, a KAIKA-style
-nginx configured as in 2021.
+nginx configured as in 2021; and the people who sign in through it.
 
 Each node writes its own log (gunicorn's access log on stdout, see deploy/gunicorn.conf.py), so
 a test can check afterwards that every node answered its share: a test that passes while one
@@ -11,9 +11,11 @@ import contextlib
 import datetime
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -23,10 +25,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 
+from canary.walk import SESSION_COOKIE, Person, Walk, apply_cookies, request
 from deploy import nginx
-from ops import live_harness as live
 from supporters.models import User
 
+BASE_DIR = Path(__file__).resolve().parents[2]
+# Every test person's password (the canary sets a fresh one per run instead).
+PASSWORD = "live-leak-test-password-2026"
 KAIKA_2021_TEMPLATE = Path(__file__).with_name("nginx_kaika_2021.conf.template")
 # The test-only settings of the race tests' negative control (the purchase locks switched off).
 RACE_SETTINGS = "tests.front.settings_race"
@@ -110,10 +115,9 @@ class Stack:
     def logs(self, lines: int = 40) -> str:
         """The tail of every node's log and of nginx's error log, for a failure message."""
         parts = [
-            f"--- {node.name} ({node.address}) ---\n{live.tail(node.log, lines)}"
-            for node in self.nodes
+            f"--- {node.name} ({node.address}) ---\n{tail(node.log, lines)}" for node in self.nodes
         ]
-        parts.append(f"--- nginx error log ---\n{live.tail(self.prefix / 'logs' / 'error.log')}")
+        parts.append(f"--- nginx error log ---\n{tail(self.prefix / 'logs' / 'error.log')}")
         return "\n".join(parts)
 
 
@@ -199,7 +203,7 @@ def fronts(
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
             env=envs[0],
-            cwd=live.BASE_DIR,
+            cwd=BASE_DIR,
             check=True,
         )
     good = nginx.write_config(
@@ -221,13 +225,13 @@ def fronts(
         prefix=good.parent,
         media_root=media_root,
     )
-    with contextlib.ExitStack() as running:
+    with contextlib.ExitStack() as processes:
         for node, env in zip(stack.nodes, envs, strict=True):
-            running.enter_context(
-                live.running(node.name, gunicorn, address=node.address, env=env, log=node.log)
+            processes.enter_context(
+                running(node.name, gunicorn, address=node.address, env=env, log=node.log)
             )
-        running.enter_context(
-            live.running(
+        processes.enter_context(
+            running(
                 "nginx",
                 nginx.command(good),
                 address=f"127.0.0.1:{good_port}",
@@ -242,8 +246,8 @@ def fronts(
                 static_root=static_root,
                 template=KAIKA_2021_TEMPLATE,
             )
-            running.enter_context(
-                live.running(
+            processes.enter_context(
+                running(
                     "KAIKA-style nginx",
                     nginx.command(bad),
                     address=f"127.0.0.1:{bad_port}",
@@ -253,16 +257,53 @@ def fronts(
         yield stack
 
 
+# --- Processes -------------------------------------------------------------------------------
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def running(name, args, *, address, log, env=None, stop=signal.SIGTERM) -> Iterator:
+    """A process for the length of the block, its output in `log`; up when `address` answers."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            args,
+            env=env,
+            cwd=BASE_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            try:
+                nginx.wait_for_port(address, timeout=30, process=process)
+            except (RuntimeError, TimeoutError) as exc:
+                raise RuntimeError(f"{name} did not start: {exc}\n{tail(Path(log))}") from None
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(stop)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
 # --- People ----------------------------------------------------------------------------------
 
 
-def create_people(count: int) -> list[live.Person]:
-    """Supporters with a complete profile and a verified address, who sign in with
-    live.PASSWORD (see ops/live_harness.py for their markers)."""
-    password = make_password(live.PASSWORD)  # hashed once: the test's time goes to requests
+def create_people(count: int) -> list[Person]:
+    """Supporters with a complete profile and a verified address, who sign in with PASSWORD
+    (see canary/walk.py for their markers)."""
+    password = make_password(PASSWORD)  # hashed once: the test's time goes to requests
     people = []
     for index in range(count):
-        person = live.Person(index)
+        person = Person(index)
         fields = {**person.profile, "birth_date": datetime.date(1990, 5, 17)}
         user = User.objects.create_user(email=person.email, **fields)
         user.password = password
@@ -271,3 +312,36 @@ def create_people(count: int) -> list[live.Person]:
         person.user_id = user.pk
         people.append(person)
     return people
+
+
+CSRF_INPUT_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def form_token(body: str) -> str:
+    match = CSRF_INPUT_RE.search(body)
+    if not match:
+        raise AssertionError("the form carries no CSRF token")
+    return match.group(1)
+
+
+def sign_in_everyone(walk: Walk) -> None:
+    """Through the front, as a browser does: fetch the form, post it with its CSRF token.
+    Unlike the canary's sign-in, a login that fails ends the test at once."""
+    for person in walk.people:
+        address = person.address
+        form = request(walk.port, "GET", "/accounts/login/", person.visitor, client=address)
+        apply_cookies(person.visitor, form)
+        person.member = dict(person.visitor)
+        data = {
+            "csrfmiddlewaretoken": form_token(form.body),
+            "login": person.email,
+            "password": walk.password,
+        }
+        response = request(
+            walk.port, "POST", "/accounts/login/", person.member, data, client=address
+        )
+        if response.status != 302 or SESSION_COOKIE not in response.cookies():
+            raise AssertionError(f"person {person.index} could not sign in: {response.status}")
+        apply_cookies(person.member, response)
+        walk.claim_session(person.member[SESSION_COOKIE], person.index)
+        walk.signed_in.append((person.index, person.member[SESSION_COOKIE]))

@@ -14,8 +14,16 @@ import copy
 import pytest
 from django.contrib.sessions.models import Session
 
-from ops import live_harness as live
-from tests.front.stack import create_people, fronts
+from canary.walk import (
+    PER_USER_PAGES,
+    PUBLIC_PATHS,
+    SESSION_COOKIE,
+    Walk,
+    request,
+    walk_per_user_pages,
+    walk_public_pages,
+)
+from tests.front.stack import PASSWORD, create_people, fronts, sign_in_everyone
 from tests.projects.factories import make_project, make_round, make_shop
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.nginx]
@@ -41,22 +49,22 @@ def test_forty_people_at_once_see_only_their_own_data_and_the_2021_cache_is_caug
     static_root = tmp_path / "static"
     with fronts(tmp_path) as stack:
         front_port, kaika_2021_port = stack.port, stack.kaika_2021_port
-        good = live.Harness(front_port, people)
+        good = Walk(front_port, people, password=PASSWORD)
         good.purchase_confirmation_path = confirmation
-        live.sign_in_everyone(good)
+        sign_in_everyone(good)
         # The negative control gets the same signed-in browsers, in their state before the walk.
         control_people = copy.deepcopy(people)
-        live.walk_per_user_pages(good, passes=2)
-        public = live.walk_public_pages(good)
-        site_css = live.request(front_port, "GET", "/static/css/site.css", {})
+        walk_per_user_pages(good, passes=2)
+        public = walk_public_pages(good)
+        site_css = request(front_port, "GET", "/static/css/site.css", {})
         # nginx keeps its connections to both nodes open between requests (upstream keepalive).
         kept_alive = {node.name: node.open_connections() for node in stack.nodes}
 
-        control = live.Harness(kaika_2021_port, control_people)
+        control = Walk(kaika_2021_port, control_people, password=PASSWORD)
         control.purchase_confirmation_path = confirmation
         for person in control_people:
-            control.claim_session(person.member[live.SESSION_COOKIE], person.index)
-        live.walk_per_user_pages(control, passes=1)
+            control.claim_session(person.member[SESSION_COOKIE], person.index)
+        walk_per_user_pages(control, passes=1)
 
     # The negative control first: if the harness cannot see the 2021 leak, nothing below counts.
     seen_in_control = control.kinds()
@@ -69,13 +77,13 @@ def test_forty_people_at_once_see_only_their_own_data_and_the_2021_cache_is_caug
     assert not good.findings, (
         "personal data crossed between people:\n" + good.summary() + "\n" + stack.logs()
     )
-    assert good.requests >= PEOPLE * len(live.PER_USER_PAGES) * 2
+    assert good.requests >= PEOPLE * len(PER_USER_PAGES) * 2
 
     # Both nodes answered: the per-user requests through the project's nginx (its request
     # ids; the KAIKA-style front's are left out) are found in each node's own access log.
     per_user = stack.share(
         stack.front_request_ids(),
-        exclude=lambda hit: hit.path in live.PUBLIC_PATHS or hit.path.startswith("/static/"),
+        exclude=lambda hit: hit.path in PUBLIC_PATHS or hit.path.startswith("/static/"),
     )
     total = sum(per_user.values())
     public_requests = sum(sum(statuses.values()) for statuses in public.values())

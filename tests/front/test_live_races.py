@@ -2,7 +2,7 @@
 nginx, two app nodes (gunicorn) sharing PostgreSQL and Redis (tests/front/stack.py).
 
 Supporters sign in through nginx, then post the confirmation form (`POST /orders/confirm/`,
-as the page's button does) all at once, released by a barrier (ops/live_harness.py). nginx
+as the page's button does) all at once, released by a barrier (canary/walk.py). nginx
 spreads the posts over both nodes, so the locks are tested between processes, not threads of
 one process. A 302 to `/orders/<code>/pay/` is an order created; a 200 shows why not. Each race
 then checks the database (orders and counters) and that both nodes took order posts.
@@ -21,11 +21,20 @@ from urllib.parse import urlencode
 import pytest
 from django.db.models import Sum
 
-from ops import live_harness as live
+from canary.walk import Person, Response, Walk, request, together
 from projects.models import Listing, Project, Round, ShopRound
 from purchases.models import Order
 from purchases.services import PurchaseError
-from tests.front.stack import RACE_SETTINGS, UNLOCKED_SETTINGS, Stack, create_people, fronts
+from tests.front.stack import (
+    PASSWORD,
+    RACE_SETTINGS,
+    UNLOCKED_SETTINGS,
+    Stack,
+    create_people,
+    form_token,
+    fronts,
+    sign_in_everyone,
+)
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
 
 pytestmark = [
@@ -51,7 +60,7 @@ def refusal_shown(body: str) -> str:
     return ""
 
 
-def outcome(response: live.Response) -> str:
+def outcome(response: Response) -> str:
     if response.status == 302 and PAY_RE.match(response.header("Location")):
         return "created"
     if response.status == 200 and (code := refusal_shown(response.body)):
@@ -71,7 +80,7 @@ def offer(**project_fields):
 class Tab:
     """One browser tab of one person: it opens the confirmation page, then posts its form."""
 
-    person: live.Person
+    person: Person
     form: dict = field(default_factory=dict)
 
 
@@ -86,28 +95,28 @@ def race(stack: Stack, tabs: list[Tab], *, listing, round_, units: int) -> Count
     def act(tab: Tab, step: str, _round_no) -> None:
         person = tab.person
         if step == "open":
-            page = live.request(
+            page = request(
                 stack.port, "GET", f"{ORDER_FORM}?{query}", person.member, client=person.address
             )
             assert page.status == 200, f"the confirmation page answered {page.status}"
             fields = dict(HIDDEN_INPUT_RE.findall(page.body))
             # The form as the page has it: its CSRF token and its own idempotency key.
             tab.form = {
-                "csrfmiddlewaretoken": live.form_token(page.body),
+                "csrfmiddlewaretoken": form_token(page.body),
                 **{name: fields[name] for name in ("listing", "round", "units", "idempotency_key")},
             }
             return
-        response = live.request(
+        response = request(
             stack.port, "POST", ORDER_FORM, person.member, tab.form, client=person.address
         )
         with lock:
             outcomes[outcome(response)] += 1
 
-    live.together(tabs, ["open", "post"], act)
+    together(tabs, ["open", "post"], act)
     return outcomes
 
 
-def tabs_of(people: list[live.Person]) -> list[Tab]:
+def tabs_of(people: list[Person]) -> list[Tab]:
     return [Tab(person) for person in people]
 
 
@@ -116,7 +125,7 @@ def run(tmp_path, people, tabs: list[Tab], *, unlocked: bool, **order) -> tuple[
     with fronts(
         tmp_path, settings_module=settings_module, kaika_2021=False, collect_static=False
     ) as stack:
-        live.sign_in_everyone(live.Harness(stack.port, people))
+        sign_in_everyone(Walk(stack.port, people, password=PASSWORD))
         outcomes = race(stack, tabs, **order)
     # The nodes have stopped: their logs are complete.
     posts = {node.name: node.count("POST", ORDER_FORM) for node in stack.nodes}

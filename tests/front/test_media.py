@@ -6,8 +6,9 @@ Only nginx runs here: /media/ never reaches the app, so its upstream is a port n
 
 import pytest
 
+from canary.walk import Response, request
 from deploy import nginx
-from ops import live_harness as live
+from tests.front.stack import running
 
 pytestmark = pytest.mark.nginx
 
@@ -33,14 +34,14 @@ def media_front(tmp_path):
         static_root=tmp_path / "static",
         media_root=media_root,
     )
-    with live.running(
+    with running(
         "nginx", nginx.command(config), address=f"127.0.0.1:{port}", log=tmp_path / "nginx.log"
     ):
         yield port, media_root
 
 
-def get(port: int, path: str) -> live.Response:
-    return live.request(port, "GET", path, {})
+def get(port: int, path: str) -> Response:
+    return request(port, "GET", path, {})
 
 
 def test_nginx_serves_an_uploaded_photo_from_the_media_root(media_front):

@@ -13,7 +13,7 @@ import time
 import pytest
 from django.conf import settings
 
-from ops import live_harness as live
+from canary.walk import FROM_CACHE, request
 from projects.models import Listing
 from tests.front.stack import fronts
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
@@ -47,7 +47,7 @@ def test_nginx_keeps_a_shop_page_for_its_own_lifetime_and_then_shows_the_change(
         kaika_2021=False,
         app_env={"KAIKA_SHOP_PAGE_SHARED_MAX_AGE": str(LIFETIME)},
     ) as stack:
-        first = live.request(stack.port, "GET", path, {})
+        first = request(stack.port, "GET", path, {})
         stored_at = time.monotonic()
         assert first.status == 200
         assert first.header("X-Cache-Status") == "MISS"
@@ -63,18 +63,18 @@ def test_nginx_keeps_a_shop_page_for_its_own_lifetime_and_then_shows_the_change(
         # A signed-in visitor never gets the stored copy: the live figure at once. (nginx
         # looks only at the cookie's presence; the key has a session key's shape.)
         session = {settings.SESSION_COOKIE_NAME: secrets.token_hex(16)}
-        signed_in = live.request(stack.port, "GET", path, session)
+        signed_in = request(stack.port, "GET", path, session)
         assert signed_in.header("X-Cache-Status") == "BYPASS"
         assert units_left(signed_in.body) == "38"
 
         seen = []
         while True:
-            response = live.request(stack.port, "GET", path, {})
+            response = request(stack.port, "GET", path, {})
             elapsed = time.monotonic() - stored_at
             seen.append((round(elapsed, 2), response.header("X-Cache-Status")))
             if units_left(response.body) == "38":
                 break
-            assert response.header("X-Cache-Status") in live.FROM_CACHE, seen
+            assert response.header("X-Cache-Status") in FROM_CACHE, seen
             assert not response.header("Age"), "nginx sends Age now: browsers could keep copies"
             assert elapsed < LIFETIME + 2, f"copy kept past its lifetime: {seen}"
             time.sleep(0.1)

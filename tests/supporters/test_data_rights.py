@@ -106,3 +106,17 @@ def test_the_download_includes_orders_and_deletion_keeps_them_detached(user_clie
     assert order.supporter_id == user.pk  # kept for accounting
     user.refresh_from_db()
     assert user.full_name == "" and user.email.endswith("@deleted.invalid")
+
+
+def test_the_download_has_every_apps_part(user_client):
+    # Each app registers its part from its AppConfig.ready() (kaika/data_rights.py).
+    data = json.loads(user_client.get(reverse("supporters:data_export")).content)
+    assert set(data) == {
+        "exported_at",
+        "account",
+        "profile",
+        "shops_operated",
+        "orders",
+        "tickets",
+        "inquiries",
+    }

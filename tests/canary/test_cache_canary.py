@@ -5,7 +5,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from ops.canary import CanaryError, port_of
+from canary.services import CanaryError, port_of
 from supporters.models import User
 from tests.front.stack import fronts
 

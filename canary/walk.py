@@ -1,35 +1,20 @@
-"""The live leak harness: real gunicorn, real nginx, many people at the same second.
+"""What a leak is, and the walk that looks for one: many people at the same second on every
+per-user page, each with unique markers in every personal field, every response inspected for
+another person's markers or session cookie and for having come from the shared cache.
 
-Each person has unique markers (name, kana, email, address, phone). In every round all people
-are released together by a barrier onto the same per-user page, which is how the 2021 cache
-mixed people up: requests for one URL within the same second. Every response is inspected:
-  - its body holds no other person's marker, and the markers of its own person it must show;
-  - any session cookie it sets belongs to this person (a key never handed to anyone else,
-    and for a login, a server-side session of this person's user);
-  - it was not answered from the shared cache (X-Cache-Status HIT, STALE, UPDATING...);
-  - its status (and redirect) is the one this step gives when nothing is mixed up.
-
-PER_USER_PAGES is the list of what is walked; later issues extend it.
+The pre-launch canary walks a real front with it; the live leak test walks the project's nginx
+and a 2021-style one, so the two can never disagree about what a leak is.
 """
 
-import contextlib
 import http.client
 import re
-import signal
-import subprocess
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from pathlib import Path
 from urllib.parse import urlencode
 
-from deploy import nginx
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-# Test accounts only (the canary replaces it with a fresh random one per run).
-PASSWORD = "live-leak-test-password-2026"  # noqa: S105
 SESSION_COOKIE = "sessionid"
 # Any of these means the body came out of the shared cache rather than from the app.
 FROM_CACHE = {"HIT", "STALE", "UPDATING", "REVALIDATED"}
@@ -123,11 +108,8 @@ class Response:
 def request(
     port: int, method: str, path: str, jar: dict[str, str], data=None, *, client: str = ""
 ) -> Response:
-    """One request on a fresh connection, the way a browser tab would send it.
-
-    `client` is the browser's address as a CDN in front of nginx would report it
-    (X-Forwarded-For); the app is told to trust two proxies (see test_live_leak.py).
-    """
+    """One request on a fresh connection, the way a browser tab would send it. `client` is the
+    browser's address as a CDN in front of nginx reports it (X-Forwarded-For)."""
     origin = f"http://127.0.0.1:{port}"
     headers = {"Host": f"127.0.0.1:{port}", "User-Agent": "kaika-live-leak-test"}
     if client:
@@ -162,16 +144,6 @@ def apply_cookies(jar: dict[str, str], response: Response) -> None:
             jar[name] = value
 
 
-CSRF_INPUT_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-def form_token(body: str) -> str:
-    match = CSRF_INPUT_RE.search(body)
-    if not match:
-        raise AssertionError("the form carries no CSRF token")
-    return match.group(1)
-
-
 # --- Findings --------------------------------------------------------------------------------
 
 
@@ -191,12 +163,13 @@ class Finding:
         )
 
 
-class Harness:
-    """The people, one front (an nginx in front of the app) and what was found through it."""
+class Walk:
+    """The people, the front they walk through (an nginx, or a CDN's origin) and what was found."""
 
-    def __init__(self, port: int, people: list[Person]):
+    def __init__(self, port: int, people: list[Person], *, password: str):
         self.port = port
         self.people = people
+        self.password = password  # every person's, for the login and signup pages
         owner_of = {m: (p.index, kind) for p in people for kind, m in p.markers.items()}
         self.owner_of = owner_of
         self.marker_re = re.compile("|".join(map(re.escape, sorted(owner_of, key=len)[::-1])))
@@ -206,7 +179,7 @@ class Harness:
         self.cache_statuses: Counter = Counter()
         self.requests = 0
         self.lock = threading.Lock()
-        # The purchase confirmation of a listing on sale now (set by the test that made it).
+        # The purchase confirmation of a listing on sale now; "" skips that page.
         self.purchase_confirmation_path = ""
 
     def claim(self, what: str, value: str, person: int) -> int:
@@ -233,8 +206,8 @@ class Harness:
 class Visit:
     """One person on one page in one round; every response it gets is inspected."""
 
-    def __init__(self, harness: Harness, person: Person, page: "Page", round_no: int):
-        self.harness = harness
+    def __init__(self, walk: Walk, person: Person, page: "Page", round_no: int):
+        self.walk = walk
         self.person = person
         self.page = page
         self.round_no = round_no
@@ -244,9 +217,9 @@ class Visit:
 
     def owns(self, what: str, value: str, response: Response) -> None:
         """`value` (an inquiry reference...) shown to this person was never shown to another."""
-        owner = self.harness.claim(what, value, self.person.index)
+        owner = self.walk.claim(what, value, self.person.index)
         if owner != self.person.index:
-            self.harness.report(
+            self.walk.report(
                 Finding(
                     "foreign data",
                     self.person.index,
@@ -265,20 +238,20 @@ class Visit:
 
     def send(self, method, path, jar, data, status, shows, location, signs_in) -> Response:
         step = f"{method} {path}"
-        response = request(self.harness.port, method, path, jar, data, client=self.person.address)
-        with self.harness.lock:
-            self.harness.requests += 1
-            self.harness.cache_statuses[response.header("X-Cache-Status") or "-"] += 1
+        response = request(self.walk.port, method, path, jar, data, client=self.person.address)
+        with self.walk.lock:
+            self.walk.requests += 1
+            self.walk.cache_statuses[response.header("X-Cache-Status") or "-"] += 1
         rid = response.header("X-Request-ID")
 
         def found(kind: str, detail: str) -> None:
-            self.harness.report(Finding(kind, self.person.index, self.page.name, step, detail, rid))
+            self.walk.report(Finding(kind, self.person.index, self.page.name, step, detail, rid))
 
         me = self.person.index
         foreign = {
             (owner, kind)
-            for match in self.harness.marker_re.findall(response.body)
-            for owner, kind in [self.harness.owner_of[match]]
+            for match in self.walk.marker_re.findall(response.body)
+            for owner, kind in [self.walk.owner_of[match]]
             if owner != me
         }
         for owner, kind in sorted(foreign):
@@ -297,12 +270,12 @@ class Visit:
 
         session_key = response.cookies().get(SESSION_COOKIE)
         if session_key:
-            owner = self.harness.claim_session(session_key, me)
+            owner = self.walk.claim_session(session_key, me)
             if owner != me:
                 found("foreign session", f"was handed person {owner}'s session cookie")
             elif signs_in:
-                with self.harness.lock:
-                    self.harness.signed_in.append((me, session_key))
+                with self.walk.lock:
+                    self.walk.signed_in.append((me, session_key))
         elif signs_in:
             found("unexpected response", "a login that set no session cookie")
 
@@ -339,7 +312,7 @@ def profile_update(v: Visit) -> None:
 
 def login(v: Visit) -> None:
     jar = dict(v.person.visitor)  # a browser that is not signed in yet
-    credentials = {"login": v.person.email, "password": PASSWORD}
+    credentials = {"login": v.person.email, "password": v.walk.password}
     v.post("/accounts/login/", jar, credentials, status=302, location="/mypage/", signs_in=True)
     v.get("/mypage/", jar, status=200, shows=ALL_KINDS)
 
@@ -350,21 +323,22 @@ def failed_login(v: Visit) -> None:
     v.post("/accounts/login/", dict(v.person.visitor), credentials, status=200, shows=("email",))
 
 
-def signup_data(person: Person, email: str, password2: str) -> dict[str, str]:
-    return {"email": email, "password1": PASSWORD, "password2": password2, **person.profile}
+def signup_data(v: Visit, email: str, password2: str) -> dict[str, str]:
+    password1 = v.walk.password
+    return {"email": email, "password1": password1, "password2": password2, **v.person.profile}
 
 
 def signup_rejected(v: Visit) -> None:
     # The form comes back with everything typed into it.
     email = f"{v.person.markers['email']}.r{v.round_no}@example.jp"
-    data = signup_data(v.person, email, password2="a-different-password-2026")
+    data = signup_data(v, email, password2="a-different-password-2026")
     v.post("/accounts/signup/", dict(v.person.visitor), data, status=200, shows=ALL_KINDS)
 
 
 def signup(v: Visit) -> None:
     jar = dict(v.person.visitor)
     email = f"{v.person.markers['email']}.s{v.round_no}@example.jp"
-    data = signup_data(v.person, email, password2=PASSWORD)
+    data = signup_data(v, email, password2=v.walk.password)
     v.post("/accounts/signup/", jar, data, status=302, location="/accounts/confirm-email/")
     v.get("/accounts/confirm-email/", jar, status=200)
 
@@ -394,7 +368,7 @@ def contact_completion(v: Visit) -> None:
     # The completion page shows only the inquiry's reference: it must be this person's.
     references = REFERENCE_RE.findall(sent.body)
     if not references:
-        v.harness.report(
+        v.walk.report(
             Finding(
                 "own data missing",
                 v.person.index,
@@ -415,9 +389,9 @@ def purchase_confirmation(v: Visit) -> None:
     # At 9:00 everyone opens this page for the same listing at the same second: it shows the
     # person's name, kana, address and email, and a fresh idempotency key that must be theirs.
     shows = ("name", "kana", "address", "email")
-    if not v.harness.purchase_confirmation_path:
-        return  # nothing on sale (the canary before an opening); the leak test always sets it
-    page = v.get(v.harness.purchase_confirmation_path, v.person.member, status=200, shows=shows)
+    if not v.walk.purchase_confirmation_path:
+        return  # nothing on sale (the canary before the first opening)
+    page = v.get(v.walk.purchase_confirmation_path, v.person.member, status=200, shows=shows)
     for key in set(IDEMPOTENCY_KEY_RE.findall(page.body)):
         v.owns("idempotency key", key, page)
 
@@ -439,28 +413,6 @@ PUBLIC_PATHS = ["/", "/en/"]
 
 
 # --- Running it ------------------------------------------------------------------------------
-
-
-def sign_in_everyone(harness: Harness) -> None:
-    """Through the front, as a browser does: fetch the form, post it with its CSRF token."""
-    for person in harness.people:
-        address = person.address
-        form = request(harness.port, "GET", "/accounts/login/", person.visitor, client=address)
-        apply_cookies(person.visitor, form)
-        person.member = dict(person.visitor)
-        data = {
-            "csrfmiddlewaretoken": form_token(form.body),
-            "login": person.email,
-            "password": PASSWORD,
-        }
-        response = request(
-            harness.port, "POST", "/accounts/login/", person.member, data, client=address
-        )
-        if response.status != 302 or SESSION_COOKIE not in response.cookies():
-            raise AssertionError(f"person {person.index} could not sign in: {response.status}")
-        apply_cookies(person.member, response)
-        harness.claim_session(person.member[SESSION_COOKIE], person.index)
-        harness.signed_in.append((person.index, person.member[SESSION_COOKIE]))
 
 
 def together(people: list[Person], rounds: list, act: Callable[[Person, object, int], None]):
@@ -485,64 +437,27 @@ def together(people: list[Person], rounds: list, act: Callable[[Person, object, 
         raise AssertionError(f"{len(errors)} requests failed; first: {errors[0]!r}")
 
 
-def walk_per_user_pages(harness: Harness, passes: int) -> None:
+def walk_per_user_pages(walk: Walk, passes: int) -> None:
     rounds = [page for _ in range(passes) for page in PER_USER_PAGES]
 
     def act(person: Person, page: Page, round_no: int) -> None:
-        page.visit(Visit(harness, person, page, round_no))
+        page.visit(Visit(walk, person, page, round_no))
 
-    together(harness.people, rounds, act)
+    together(walk.people, rounds, act)
 
 
-def walk_public_pages(harness: Harness, passes: int = 2) -> dict[str, Counter]:
+def walk_public_pages(walk: Walk, passes: int = 2) -> dict[str, Counter]:
     """Anonymous browsers on the public pages; returns the cache statuses seen per path."""
     seen: dict[str, Counter] = {path: Counter() for path in PUBLIC_PATHS}
     rounds = [path for _ in range(passes) for path in PUBLIC_PATHS]
     page = Page("public page", lambda v: None, public=True)
 
     def act(person: Person, path: str, round_no: int) -> None:
-        response = Visit(harness, person, page, round_no).send(
+        response = Visit(walk, person, page, round_no).send(
             "GET", path, dict(person.visitor), None, 200, (), None, False
         )
-        with harness.lock:
+        with walk.lock:
             seen[path][response.header("X-Cache-Status") or "-"] += 1
 
-    together(harness.people, rounds, act)
+    together(walk.people, rounds, act)
     return seen
-
-
-# --- Processes -------------------------------------------------------------------------------
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-@contextlib.contextmanager
-def running(name, args, *, address, log, env=None, stop=signal.SIGTERM) -> Iterator:
-    """A process for the length of the block, its output in `log`; up when `address` answers."""
-    with open(log, "wb") as out:
-        process = subprocess.Popen(  # noqa: S603 (our own gunicorn/nginx command lines)
-            args,
-            env=env,
-            cwd=BASE_DIR,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            try:
-                nginx.wait_for_port(address, timeout=30, process=process)
-            except (RuntimeError, TimeoutError) as exc:
-                raise RuntimeError(f"{name} did not start: {exc}\n{tail(Path(log))}") from None
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(stop)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()

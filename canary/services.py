@@ -1,14 +1,7 @@
-"""Pre-launch cache canary: the live leak harness pointed at a real front (nginx or a CDN).
-
-Before a round opens (the 2021 misconfiguration was made while preparing round 2), run
-`manage.py cache_canary --base-url http://127.0.0.1:8080` against the front exactly as it
-will serve the rush. Dedicated canary accounts, each with unique markers in every personal
-field, sign in through that front; then all of them hit every per-user page and the failed
-login, signup and contact flows at the same instant, and every response is checked for
-another canary's data or session cookie and for having come from the shared cache.
-
-The walking itself is ops/live_harness.py, the harness of the live leak test, so the canary
-and the test can never disagree about what a leak is.
+"""The pre-launch cache canary: dedicated accounts walk every per-user page through the real
+front at the same instant (canary/walk.py), before a round opens, because the 2021
+misconfiguration was made while preparing a round. It drives every app's pages, so it sits
+above them all.
 """
 
 import re
@@ -21,9 +14,11 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 
+from canary.walk import Page, Person, Visit, Walk, walk_per_user_pages, walk_public_pages
 from inquiries.models import Inquiry
-from ops import live_harness as live
+from projects.models import Listing, Round
 
 # The canaries' addresses and the ones their signup flow creates (example.jp: never delivered).
 CANARY_EMAIL_RE = re.compile(r"^leak\d{3}x(\.[rs]\d+)?@example\.jp$")
@@ -51,21 +46,21 @@ class CanaryResult:
 
 def port_of(base_url: str) -> int:
     parts = urlsplit(base_url)
-    # The harness speaks plain HTTP to a loopback address (the nginx of this machine); a CDN
+    # The walk speaks plain HTTP to a loopback address (the nginx of this machine); a CDN
     # is checked by running the canary where that CDN's origin nginx listens.
     if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost"):
         raise CanaryError("--base-url must be http://127.0.0.1:PORT (the front on this host)")
     return parts.port or 80
 
 
-def canary_people_prepare(*, count: int, password: str) -> list[live.Person]:
+def canary_people_prepare(*, count: int, password: str) -> list[Person]:
     """Create or reset the canary accounts, with this run's password."""
     User = get_user_model()
     hashed = make_password(password)
     people = []
     with transaction.atomic():
         for index in range(count):
-            person = live.Person(index)
+            person = Person(index)
             fields = {**person.profile, "birth_date": "1990-05-17", "is_active": True}
             user, _ = User.objects.update_or_create(email=person.email, defaults=fields)
             user.password = hashed
@@ -95,15 +90,15 @@ def canary_cleanup() -> None:
             user.save(update_fields=["password"])
 
 
-def sign_in_canaries(harness: live.Harness) -> None:
-    """Through the front, as a browser does. Unlike the test's sign-in, a login the front
-    breaks is a finding, not the end: the walk goes on and says what else went wrong."""
-    page = live.Page("sign in", lambda v: None)
-    for person in harness.people:
-        visit = live.Visit(harness, person, page, 0)
+def sign_in_canaries(walk: Walk) -> None:
+    """Through the front, as a browser does. A login the front breaks is a finding, not the
+    end: the walk goes on and says what else went wrong."""
+    page = Page("sign in", lambda v: None)
+    for person in walk.people:
+        visit = Visit(walk, person, page, 0)
         visit.get("/accounts/login/", person.visitor, status=200)
         person.member = dict(person.visitor)
-        credentials = {"login": person.email, "password": live.PASSWORD}
+        credentials = {"login": person.email, "password": walk.password}
         visit.post(
             "/accounts/login/",
             person.member,
@@ -117,10 +112,6 @@ def sign_in_canaries(harness: live.Harness) -> None:
 def purchase_confirmation_path() -> str:
     """The confirmation page of a standard listing on sale now, or "" when nothing is on sale
     (before the first opening the canary skips that page)."""
-    from django.utils import timezone
-
-    from projects.models import Listing, Round
-
     now = timezone.now()
     round_ = Round.objects.open_at(now).order_by("opens_at").first()
     if round_ is None:
@@ -138,19 +129,19 @@ def purchase_confirmation_path() -> str:
 def cache_canary_run(*, base_url: str, count: int = 10, passes: int = 1) -> CanaryResult:
     port = port_of(base_url)
     # A fresh password each run, set on the canary accounts only for the run's length.
-    live.PASSWORD = secrets.token_urlsafe(24)
-    people = canary_people_prepare(count=count, password=live.PASSWORD)
+    password = secrets.token_urlsafe(24)
+    people = canary_people_prepare(count=count, password=password)
     try:
-        harness = live.Harness(port, people)
-        harness.purchase_confirmation_path = purchase_confirmation_path()
-        sign_in_canaries(harness)
-        live.walk_per_user_pages(harness, passes=passes)
-        public = live.walk_public_pages(harness, passes=2)
+        walk = Walk(port, people, password=password)
+        walk.purchase_confirmation_path = purchase_confirmation_path()
+        sign_in_canaries(walk)
+        walk_per_user_pages(walk, passes=passes)
+        public = walk_public_pages(walk, passes=2)
     finally:
         canary_cleanup()
     return CanaryResult(
-        findings=list(harness.findings),
-        requests=harness.requests,
+        findings=list(walk.findings),
+        requests=walk.requests,
         public_statuses=public,
-        summary=harness.summary(),
+        summary=walk.summary(),
     )

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.canary import CanaryError, cache_canary_run
+from canary.services import CanaryError, cache_canary_run
 
 
 class Command(BaseCommand):

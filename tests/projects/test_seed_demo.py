@@ -3,7 +3,7 @@ from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from supporters.management.commands.seed_demo import DEMO_PASSWORD
+from projects.management.commands.seed_demo import DEMO_PASSWORD
 from supporters.models import User
 
 pytestmark = pytest.mark.django_db
