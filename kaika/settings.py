@@ -383,8 +383,7 @@ KAIKA_SHARED_CACHE_MAX_AGE = int(os.environ.get("KAIKA_SHARED_CACHE_MAX_AGE", "1
 
 # Shop pages are the exception: 3,200 of them, each asked for less than once a second by
 # anonymous visitors, so with a one-second copy nearly every request would be rendered by
-# Django (docs/benchmarks.md: 0.01 x the static file's rate; 30 s was not enough on a slower
-# machine). A shared cache keeps them this long instead. What that means for the people
+# Django. A shared cache keeps them this long instead. What that means for the people
 # reading them (the decision, made on issue 8):
 # - the figures on an anonymous shop page (supporters, amount raised, units left) are up to
 #   this many seconds old, and the page says at what time they were counted;

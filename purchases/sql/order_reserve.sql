@@ -4,7 +4,8 @@
 -- SQLite runs; tests/purchases/test_limits.py runs every rule on both. One statement because
 -- the round's and the project's rows, which every order updates, are then locked and released
 -- inside PostgreSQL, never held while a Python thread waits for its turn to send the next
--- statement (docs/benchmarks.md has the measurements).
+-- statement: at 9:00 that wait, paid by every order queued behind, cut orders per second by
+-- two thirds.
 --
 -- Names in braces are filled from the model enums by purchases/reserve.py, which installs
 -- this file (migrations) and checks that the deployed function is this file (a database check).
