@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 from kaika.cache import public_page
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
-from projects.reads import operates_a_shop
 from supporters.forms import AccountDeleteForm, ProfileForm
 from supporters.postal import lookup
 from supporters.services import user_data_export, user_delete
@@ -27,7 +26,7 @@ def mypage(request):
     user = request.user
     exposure_record(request, subject=user, action=ExposureAction.MY_PAGE)
     # Two-factor login is offered to those whose account opens other people's data.
-    offer_two_factor = user.is_staff or operates_a_shop(user.pk)
+    offer_two_factor = user.is_staff or user.operated_shops.exists()
     return render(
         request,
         "supporters/mypage.html",

@@ -2,6 +2,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
+from projects.models import ShopStatus
 from tests.conftest import PASSWORD, current_code, force_login_password_only, make_user
 from tests.projects.factories import make_project, make_shop
 
@@ -48,11 +49,20 @@ def test_a_session_opened_with_the_password_alone_is_asked_for_the_code_before_a
     assert client.get(reverse("admin:index")).status_code == 200
 
 
-@pytest.mark.parametrize(("operator", "shown"), [(True, True), (False, False)])
-def test_my_page_offers_two_factor_to_shop_operators(client, db, operator, shown):
+@pytest.mark.parametrize(
+    ("shop_status", "shown"),
+    [
+        (None, False),
+        (ShopStatus.APPROVED, True),
+        (ShopStatus.APPLIED, True),
+        (ShopStatus.WITHDRAWN, True),
+    ],
+)
+def test_my_page_offers_two_factor_to_shop_operators(client, db, shop_status, shown):
+    """Whatever the shop's status: its operator's account reaches its data."""
     user = make_user()
-    if operator:
-        make_shop(make_project(), operators=[user])
+    if shop_status is not None:
+        make_shop(make_project(), operators=[user], approved=False, status=shop_status)
     client.force_login(user)
     html = client.get(reverse("supporters:mypage")).content.decode()
     assert (reverse("mfa_index") in html) is shown
