@@ -155,11 +155,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "supporters.User"
-# Django's and allauth's backends, finding a session's user with a written-out SELECT
-# (supporters/backends.py: every signed-in request does it).
 AUTHENTICATION_BACKENDS = [
-    "supporters.backends.ModelBackend",
-    "supporters.backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Argon2id at the OWASP minimum first; PBKDF2 only so that old hashes can still be upgraded.
 PASSWORD_HASHERS = [
