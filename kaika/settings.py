@@ -146,9 +146,8 @@ CACHES["fragments"] = {
     "OPTIONS": {"MAX_ENTRIES": 1000},
 }
 
-# Sessions in the database, read through the cache: they survive a Redis restart. Django's
-# cached_db, with a new key's row written once instead of twice (kaika/sessions.py).
-SESSION_ENGINE = "kaika.sessions"
+# Sessions in the database, read through the cache: they survive a Redis restart.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
