@@ -17,7 +17,7 @@ from inquiries.models import Inquiry
 from kaika.cache import public_max_age
 from purchases.payments import SandboxGateway
 from purchases.services import PaymentResult, order_create, payment_record
-from tests.conftest import make_user
+from tests.conftest import login_staff, make_user
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
 from tests.url_catalogue import (
     NO_FORM_DATA_NEEDED,
@@ -140,7 +140,9 @@ def objects(db):
 
 def request_as(client, who, objects, method, url, data=None):
     client.logout()
-    if who != "anonymous":
+    if who == "staff":
+        login_staff(client, objects[who])
+    elif who != "anonymous":
         client.force_login(objects[who])
     return getattr(client, method)(url, data or {})
 
