@@ -136,20 +136,17 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Sessions in the database, read through the cache: they survive a Redis restart. Django's
-# cached_db, with a new key's row written once instead of twice (kaika/sessions.py).
-SESSION_ENGINE = "kaika.sessions"
+# Sessions in the database, read through the cache: they survive a Redis restart.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Accounts -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "supporters.User"
-# Django's and allauth's backends, finding a session's user with a written-out SELECT
-# (supporters/backends.py: every signed-in request does it).
 AUTHENTICATION_BACKENDS = [
-    "supporters.backends.ModelBackend",
-    "supporters.backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 # Argon2id at the OWASP minimum first; PBKDF2 only so that old hashes can still be upgraded.
 PASSWORD_HASHERS = [

@@ -1,4 +1,4 @@
-"""Recording what personal data each response showed, at one INSERT per response.
+"""Recording what personal data each response showed, one row per response.
 
 Call `exposure_record(request, subject=..., action=...)` from any view that shows a person's
 data (or from the hook that completes such a flow). Other apps add their action to
@@ -12,7 +12,6 @@ from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -77,7 +76,7 @@ def exposure_record(
     if not email and subject is not None:
         email = getattr(subject, "email", "")
     session = getattr(request, "session", None)
-    log = ExposureLog(
+    return ExposureLog.objects.create(
         at=now or timezone.now(),
         action=action,
         subject_id=subject_id,
@@ -86,31 +85,6 @@ def exposure_record(
         request_id=request_id(request),
         client_ip=client_ip(request),
     )
-    _insert(log)
-    return log
-
-
-# The INSERT written out: one per per-user response, and the ORM's building of it cost three
-# times its running (the whole record 0.31 -> 0.19 ms, docs/benchmarks.md). Same columns, same
-# per-field preparation for the database as Model.save(); no signals are connected to this model.
-_INSERT_FIELDS = [f for f in ExposureLog._meta.concrete_fields if not f.primary_key]
-_INSERT_SQL = (
-    'INSERT INTO "{table}" ({columns}) VALUES ({values})'.format(  # noqa: S608
-        table=ExposureLog._meta.db_table,
-        columns=", ".join(f'"{f.column}"' for f in _INSERT_FIELDS),
-        values=", ".join(["%s"] * len(_INSERT_FIELDS)),
-    )
-    + ' RETURNING "id"'
-)
-
-
-def _insert(log: ExposureLog) -> None:
-    params = [f.get_db_prep_save(getattr(log, f.attname), connection) for f in _INSERT_FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, params)  # RETURNING: PostgreSQL and SQLite both have it
-        log.pk = cursor.fetchone()[0]
-    log._state.adding = False
-    log._state.db = connection.alias
 
 
 def retention_cutoff(now: datetime.datetime) -> datetime.datetime:

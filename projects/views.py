@@ -20,7 +20,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from kaika.cache import public_page
-from projects import reads
 from projects.forms import ListingForm, ShopApplicationForm, ShopProfileForm, ShopSearchForm
 from projects.models import Project, Round, Shop, ShopRound
 from projects.services import (
@@ -125,15 +124,16 @@ def shop_list(request):
 @require_safe
 def shop_detail(request, shop_id: int):
     now = timezone.now()
-    # Two written-out statements instead of four ORM queries (projects/reads.py says why).
-    found = reads.shop_page(shop_id, now) if 0 < shop_id < 2**63 else None
-    if found is None:
-        raise Http404
-    shop, round_, participation = found
+    shop = get_object_or_404(Shop.objects.listed().select_related("project"), pk=shop_id)
+    # Through the related managers, the round and the listings come back with their project
+    # and shop already set: the template costs no further query.
+    round_ = shop.project.rounds.current_at(now).first()
+    participation = None
     listings = []
     if round_ is not None:
+        participation = shop.participations.filter(round=round_).first()
         if participation is not None:
-            listings = reads.listings_offered(shop, round_)
+            listings = list(shop.listings.offered_in(round_))
         expire_public_copy_at(request, round_.next_change_at(now), now)
     return render(
         request,

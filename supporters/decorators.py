@@ -1,10 +1,9 @@
 from functools import wraps
 from urllib.parse import urlencode
 
-from allauth.account.models import EmailAddress
+from allauth.account.utils import has_verified_email
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
@@ -36,20 +35,6 @@ def verified_email_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-# The check behind every order at 9:00, written out: 0.14 ms of CPU against 0.76 ms for
-# EmailAddress.objects.filter(user=..., verified=True).exists() (docs/benchmarks.md).
-_VERIFIED = (
-    f"SELECT 1 FROM {EmailAddress._meta.db_table} "  # noqa: S608 (the model's own table)
-    "WHERE user_id = %s AND verified LIMIT 1"
-)
-
-
-def has_verified_email(user) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(_VERIFIED, [user.pk])
-        return cursor.fetchone() is not None
 
 
 def _profile_edit_url() -> str:

@@ -1,17 +1,16 @@
 import datetime
 import itertools
 import os
-import time
 from pathlib import Path
 
 import pytest
-from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.account.internal.flows.login import record_authentication
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone, translation
 
 from deploy.nginx import NGINX_BIN
@@ -129,33 +128,16 @@ def make_user(
     return user
 
 
-_force_login = Client.force_login
-
-
-def force_login_password_only(client: Client, user) -> None:
-    """A session opened with the password alone: no authenticator code given in it."""
-    _force_login(client, user)
-
-
-@pytest.fixture(autouse=True)
-def staff_logins_include_their_code(monkeypatch):
-    """`force_login` stands for a completed login; for staff with an authenticator that
-    includes its code, which admin asks of the session (ops.middleware): recorded here as
-    allauth records it after the code step."""
-
-    def force_login(client, user, backend=None):
-        _force_login(client, user, backend)
-        if user.is_staff and is_mfa_enabled(user):
-            now = time.time()
-            session = client.session
-            session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-                {"method": "password", "at": now, "email": user.email},
-                {"method": "mfa", "at": now, "type": "totp"},
-            ]
-            session["account_authentication_methods_user"] = str(user.pk)
-            session.save()
-
-    monkeypatch.setattr(Client, "force_login", force_login)
+def login_staff(client: Client, user) -> None:
+    """`client.force_login`, then the authenticator code recorded in the session as allauth
+    records it after the code step: admin asks a staff session for it (ops.middleware)."""
+    assert user.is_staff and is_mfa_enabled(user), "staff with TOTP set up (make_user does it)"
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.session = client.session
+    record_authentication(request, user, method="password", email=user.email)
+    record_authentication(request, user, method="mfa", type="totp")
+    request.session.save()
 
 
 @pytest.fixture
@@ -172,3 +154,10 @@ def user_client(client, user):
 @pytest.fixture
 def staff_user(db):
     return make_user(email="staff@example.jp", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    """Staff signed in with password and authenticator code, as admin requires."""
+    login_staff(client, staff_user)
+    return client

@@ -2,19 +2,12 @@
 
 import re
 
-import pytest
 from django.utils import timezone
 
 from inquiries.models import Category, Inquiry, InquiryNote, InquiryReply, Status
 from inquiries.services import inquiry_reply
 from tests.conftest import make_user
 from tests.inquiries.test_mypage import make_inquiry
-
-
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
 
 
 def change_url(inquiry) -> str:

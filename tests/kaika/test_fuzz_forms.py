@@ -232,13 +232,6 @@ def test_redemption_survives_any_input(purchase_setup, data):
     assert not TicketUse.objects.exists()  # no such ticket: nothing is ever used
 
 
-@pytest.fixture
-def staff_client(staff_user):
-    client = Client()
-    client.force_login(staff_user)
-    return client
-
-
 @FUZZ
 @given(
     reason=nasty_text,

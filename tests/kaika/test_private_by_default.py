@@ -10,6 +10,7 @@ cacheable *and* the same for everyone: no cookie, no `Vary: Cookie`.
 import re
 
 import pytest
+from django.test import override_settings
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 
@@ -17,7 +18,7 @@ from inquiries.models import Inquiry
 from kaika.cache import public_max_age
 from purchases.payments import SandboxGateway
 from purchases.services import PaymentResult, order_create, payment_record
-from tests.conftest import make_user
+from tests.conftest import login_staff, make_user
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
 from tests.url_catalogue import (
     NO_FORM_DATA_NEEDED,
@@ -140,7 +141,9 @@ def objects(db):
 
 def request_as(client, who, objects, method, url, data=None):
     client.logout()
-    if who != "anonymous":
+    if who == "staff":
+        login_staff(client, objects[who])
+    elif who != "anonymous":
         client.force_login(objects[who])
     return getattr(client, method)(url, data or {})
 
@@ -172,6 +175,23 @@ def test_every_response_is_private_unless_deliberately_public(
         response = request_as(client, who, objects, "post", url, data)
         assert_private(response, f"valid POST {url} as {who} ({response.status_code})")
         assert response.status_code in (200, 302), response.status_code
+
+
+PUBLIC = [a for a in ALL if a[1] in PUBLIC_URL_NAMES]
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["DEBUG off", "DEBUG on"])
+def test_django_s_own_force_login_then_every_public_page_gives_no_error(client, objects, debug):
+    """Django's test client as it ships: force_login, then each public page, signed in as a
+    supporter and as staff, in both languages."""
+    with override_settings(DEBUG=debug):
+        for who in ("user", "staff"):
+            client.force_login(objects[who])
+            for language, name, route, _ in PUBLIC:
+                url = build_url(name, route, language, objects)
+                response = client.get(url)
+                assert response.status_code == 200, f"GET {url} as {who}: {response.status_code}"
+                assert_public(response, f"GET {url} as {who}")
 
 
 def own_post_forms(html: str, url: str) -> list[str]:

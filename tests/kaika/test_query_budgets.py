@@ -1,9 +1,7 @@
-"""Query budgets of the hot pages at 9:00 (issue 8, point 4): each page's SQL count is fixed
-here, and does not grow with the number of shops, listings or orders. A page that starts
-issuing one query per row (an N+1) or one more query per request fails here, not in
-production. The shop list and shop page budgets live beside their other tests in
-tests/projects/test_public_views.py (3 and 2 queries); `make bench` measures these pages
-under load (docs/benchmarks.md)."""
+"""Query budgets of the hot pages at 9:00: each page's SQL count is fixed here, and does not
+grow with the number of shops, listings or orders. A page that starts issuing one query per
+row (an N+1) or one more query per request fails here, not in production. The shop list and
+shop page budgets live beside their other tests in tests/projects/test_public_views.py."""
 
 import re
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
 
-from tests.conftest import make_user
+from tests.conftest import login_staff, make_user
 from tests.purchases.helpers import DURING, buy, make_offer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -70,7 +70,7 @@ def test_staff_see_that_an_email_was_sent_never_its_text_and_sent_ones_are_prune
     task = DBTaskResult.objects.get()
     assert reset_link.strip() in str(task.args_kwargs)  # what is kept until the prune
     staff = make_user(email="staff-tasks@example.jp", is_staff=True, is_superuser=True)
-    client.force_login(staff)
+    login_staff(client, staff)
     for url in (
         reverse("admin:django_tasks_database_dbtaskresult_changelist"),
         reverse("admin:django_tasks_database_dbtaskresult_change", args=[task.pk]),

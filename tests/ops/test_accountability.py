@@ -2,7 +2,8 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
-from tests.conftest import PASSWORD, current_code, force_login_password_only, make_user
+from projects.models import ShopStatus
+from tests.conftest import PASSWORD, current_code, login_staff, make_user
 from tests.projects.factories import make_project, make_shop
 
 
@@ -13,7 +14,7 @@ def test_staff_without_two_factor_are_sent_to_set_it_up_before_admin(client, db)
     assert response.status_code == 302 and response.url == reverse("mfa_activate_totp")
     # Control: the same account with TOTP set up is let in.
     other = make_user(email="set-up@example.jp", is_staff=True)
-    client.force_login(other)
+    login_staff(client, other)
     assert client.get(reverse("admin:index")).status_code == 200
 
 
@@ -39,7 +40,7 @@ def test_a_session_opened_with_the_password_alone_is_asked_for_the_code_before_a
     from django.contrib.auth import get_user_model
 
     person = make_user(email="promoted@example.jp", totp=True)
-    force_login_password_only(client, person)
+    client.force_login(person)
     get_user_model().objects.filter(pk=person.pk).update(is_staff=True, is_superuser=True)
     asked = client.get(reverse("admin:index"))
     assert asked.status_code == 302
@@ -48,18 +49,27 @@ def test_a_session_opened_with_the_password_alone_is_asked_for_the_code_before_a
     assert client.get(reverse("admin:index")).status_code == 200
 
 
-@pytest.mark.parametrize(("operator", "shown"), [(True, True), (False, False)])
-def test_my_page_offers_two_factor_to_shop_operators(client, db, operator, shown):
+@pytest.mark.parametrize(
+    ("shop_status", "shown"),
+    [
+        (None, False),
+        (ShopStatus.APPROVED, True),
+        (ShopStatus.APPLIED, True),
+        (ShopStatus.WITHDRAWN, True),
+    ],
+)
+def test_my_page_offers_two_factor_to_shop_operators(client, db, shop_status, shown):
+    """Whatever the shop's status: its operator's account reaches its data."""
     user = make_user()
-    if operator:
-        make_shop(make_project(), operators=[user])
+    if shop_status is not None:
+        make_shop(make_project(), operators=[user], approved=False, status=shop_status)
     client.force_login(user)
     html = client.get(reverse("supporters:mypage")).content.decode()
     assert (reverse("mfa_index") in html) is shown
 
 
 def test_every_staff_change_in_admin_is_listed_read_only(client, staff_user):
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     switch_url = reverse("admin:ops_siteswitch_change", args=[1])
     client.get(reverse("admin:ops_siteswitch_changelist"))
     client.post(switch_url, {"message": "点検", "ends_at_0": "", "ends_at_1": ""})

@@ -111,9 +111,7 @@ def test_another_supporters_email_typed_at_login_is_attributed_to_them(client, d
     assert only_row().subject_id == alice.pk
 
 
-def test_the_written_out_insert_stores_what_the_orm_would(rf, user):
-    """exposure_record writes its row with its own INSERT: every column must come back as
-    Model.save() would have stored it, NULLs and an aware datetime included."""
+def test_a_record_keeps_its_time_request_address_and_nulls_as_given(rf, user):
     from django.contrib.sessions.backends.db import SessionStore
 
     from ops.exposure import exposure_record
@@ -123,24 +121,19 @@ def test_the_written_out_insert_stores_what_the_orm_would(rf, user):
     request.session = SessionStore()
     request.session.create()
     written = exposure_record(request, subject=user, action=ExposureAction.MY_PAGE, now=at)
+    stored = ExposureLog.objects.get(pk=written.pk)
+    assert (stored.at, stored.action, stored.subject_id, stored.request_id) == (
+        at,
+        ExposureAction.MY_PAGE,
+        user.pk,
+        "req-42",
+    )
+    assert stored.client_ip == "192.0.2.7" and stored.subject_email_hash == email_hash(user.email)
+    assert stored.viewer_session_hash == session_hash(request.session.session_key)
     anonymous = rf.get("/contact/", REMOTE_ADDR="")
     typed = exposure_record(
         anonymous, email="Nobody@Example.jp", action=ExposureAction.CONTACT_SENT, now=at
     )
-    expected = ExposureLog.objects.create(
-        at=at,
-        action=ExposureAction.MY_PAGE,
-        subject_id=user.pk,
-        subject_email_hash=email_hash(user.email),
-        viewer_session_hash=session_hash(request.session.session_key),
-        request_id="req-42",
-        client_ip="192.0.2.7",
-    )
-    fields = [f.attname for f in ExposureLog._meta.concrete_fields if not f.primary_key]
-    stored = ExposureLog.objects.get(pk=written.pk)
-    assert written.pk and not written._state.adding
-    assert [getattr(stored, f) for f in fields] == [getattr(expected, f) for f in fields]
-    assert [getattr(written, f) for f in fields] == [getattr(stored, f) for f in fields]
     other = ExposureLog.objects.get(pk=typed.pk)
     assert other.subject_id is None and other.client_ip is None and other.at == at
     assert other.subject_email_hash == email_hash("nobody@example.jp")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from ops import switches
 from ops.models import SiteSwitch
 from ops.switches import maintenance_set, maintenance_state
+from tests.conftest import login_staff
 from tests.kaika.test_private_by_default import assert_private
 from tests.projects.factories import make_project, make_round, make_shop
 
@@ -58,7 +59,7 @@ def test_retry_after_follows_the_planned_end(client, db):
 
 def test_health_check_and_staff_in_admin_stay_open(client, maintenance_on, staff_user):
     assert client.get("/healthz").status_code == 200
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     assert client.get(reverse("admin:index")).status_code == 200
     # Staff see the maintenance page like everyone outside admin.
     assert client.get("/").status_code == 503
@@ -74,7 +75,7 @@ def test_non_staff_reach_only_the_admin_login_during_maintenance(client, mainten
 def test_staff_switch_maintenance_on_and_off_in_admin(
     client, staff_user, django_capture_on_commit_callbacks
 ):
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     switch = switches.site_switch_get()
     url = reverse("admin:ops_siteswitch_change", args=[switch.pk])
     assert client.get(reverse("admin:ops_siteswitch_changelist")).url == url

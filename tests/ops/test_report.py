@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ops.models import ExposureAction, ExposureLog, NoticeSent
 from ops.reports import exposure_report, parse_window
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, login_staff, make_user
 from tests.url_catalogue import VALID_POSTS
 
 WINDOW = ("2021-08-31 08:50", "2021-08-31 09:09")
@@ -119,7 +119,7 @@ def test_the_command_refuses_a_malformed_window(db):
 
 
 def test_the_same_report_is_in_admin_with_a_csv_download(leak, client, staff_user):
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     url = reverse("admin:ops_exposurelog_report")
     assert client.get(url).status_code == 200
     response = client.get(url, {"start": WINDOW[0], "end": WINDOW[1]})

@@ -5,7 +5,7 @@ from django.urls import reverse
 from ops.models import TripwireReport
 from ops.switches import maintenance_state
 from ops.tripwire import VIEWER_COOKIE, viewer_marker
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, login_staff, make_user
 
 URL = "/ops/tripwire/"
 
@@ -125,7 +125,7 @@ def test_automatic_maintenance_can_be_turned_off(db, settings):
 def test_reports_are_listed_read_only_in_admin(client, staff_user):
     alice = make_user()
     report(client, alice, staff_user)
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     assert client.get(reverse("admin:ops_tripwirereport_changelist")).status_code == 200
 
 

@@ -4,14 +4,8 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from projects.models import Shop, ShopStatus
-from tests.conftest import make_user
+from tests.conftest import login_staff, make_user
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
-
-
-@pytest.fixture
-def admin_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
 
 
 @pytest.fixture
@@ -20,7 +14,7 @@ def project(db):
 
 
 def test_staff_approve_shops_from_the_list_and_applicants_are_emailed(
-    admin_client, project, mailoutbox, django_capture_on_commit_callbacks
+    staff_client, project, mailoutbox, django_capture_on_commit_callbacks
 ):
     make_round(project)
     shops = [
@@ -29,11 +23,11 @@ def test_staff_approve_shops_from_the_list_and_applicants_are_emailed(
     ]
     url = reverse("admin:projects_shop_changelist")
     chosen = {"action": "approve_shops", ACTION_CHECKBOX_NAME: [s.pk for s in shops]}
-    first = admin_client.post(url, chosen)
+    first = staff_client.post(url, chosen)
     assert first.status_code == 200 and "申請者への連絡事項" in first.content.decode()
     assert not Shop.objects.listed().exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(url, {**chosen, "apply": "1", "comment": ""})
+        response = staff_client.post(url, {**chosen, "apply": "1", "comment": ""})
     assert response.status_code == 302
     assert set(Shop.objects.listed()) == set(shops)
     assert len(mailoutbox) == 2
@@ -41,42 +35,42 @@ def test_staff_approve_shops_from_the_list_and_applicants_are_emailed(
 
 
 def test_a_rejection_needs_a_reason_and_a_later_approval_does_not_repeat_it(
-    admin_client, project, mailoutbox, django_capture_on_commit_callbacks
+    staff_client, project, mailoutbox, django_capture_on_commit_callbacks
 ):
     make_round(project)
     shop = make_shop(project, operators=[make_user()], approved=False)
     url = reverse("admin:projects_shop_changelist")
     chosen = {ACTION_CHECKBOX_NAME: [shop.pk], "apply": "1"}
-    refused = admin_client.post(url, {**chosen, "action": "reject_shops", "comment": ""})
+    refused = staff_client.post(url, {**chosen, "action": "reject_shops", "comment": ""})
     assert refused.status_code == 200  # the form again: a rejection says why
     assert Shop.objects.get(pk=shop.pk).status == ShopStatus.APPLIED
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(
+        staff_client.post(
             url, {**chosen, "action": "reject_shops", "comment": "所在地を確認できませんでした"}
         )
     assert "所在地を確認できませんでした" in mailoutbox[-1].body
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(url, {**chosen, "action": "approve_shops", "comment": ""})
+        staff_client.post(url, {**chosen, "action": "approve_shops", "comment": ""})
     shop.refresh_from_db()
     assert shop.status == ShopStatus.APPROVED and shop.review_comment == ""
     assert "所在地を確認できませんでした" not in mailoutbox[-1].body
 
 
-def test_the_shop_status_is_not_editable_by_hand_in_admin(admin_client, project):
+def test_the_shop_status_is_not_editable_by_hand_in_admin(staff_client, project):
     shop = make_shop(project, approved=False)
-    response = admin_client.get(reverse("admin:projects_shop_change", args=[shop.pk]))
+    response = staff_client.get(reverse("admin:projects_shop_change", args=[shop.pk]))
     assert response.status_code == 200
     assert 'name="status"' not in response.content.decode()
 
 
-def test_staff_suspend_a_round_with_a_reason_in_two_steps(admin_client, project):
+def test_staff_suspend_a_round_with_a_reason_in_two_steps(staff_client, project):
     round_ = make_round(project)
     url = reverse("admin:projects_round_changelist")
-    first = admin_client.post(url, {"action": "suspend_rounds", ACTION_CHECKBOX_NAME: [round_.pk]})
+    first = staff_client.post(url, {"action": "suspend_rounds", ACTION_CHECKBOX_NAME: [round_.pk]})
     assert first.status_code == 200 and "一時停止の理由" in first.content.decode()
     round_.refresh_from_db()
     assert not round_.suspended
-    admin_client.post(
+    staff_client.post(
         url,
         {
             "action": "suspend_rounds",
@@ -89,10 +83,10 @@ def test_staff_suspend_a_round_with_a_reason_in_two_steps(admin_client, project)
     assert round_.suspended and round_.suspension_reason == "アクセス集中のため"
     # Resuming reopens sales at once: it is confirmed first, too.
     resume = {"action": "resume_rounds", ACTION_CHECKBOX_NAME: [round_.pk]}
-    assert admin_client.post(url, resume).status_code == 200
+    assert staff_client.post(url, resume).status_code == 200
     round_.refresh_from_db()
     assert round_.suspended
-    admin_client.post(url, {**resume, "apply": "1"})
+    staff_client.post(url, {**resume, "apply": "1"})
     round_.refresh_from_db()
     assert not round_.suspended
     history = [e.change_message for e in LogEntry.objects.filter(object_id=str(round_.pk))]
@@ -117,7 +111,7 @@ def test_staff_who_may_only_view_get_no_action_that_changes_anything(client, pro
     )
     editor = make_user(email="editor@example.jp", is_staff=True, is_superuser=True)
     for person, shown in ((editor, True), (viewer, False)):
-        client.force_login(person)
+        login_staff(client, person)
         for name, actions in lists.items():
             page = client.get(reverse(name))
             assert page.status_code == 200, name
@@ -134,21 +128,21 @@ def test_staff_who_may_only_view_get_no_action_that_changes_anything(client, pro
         "admin:projects_listing_changelist",
     ],
 )
-def test_admin_lists_search_and_filter(admin_client, project, name):
+def test_admin_lists_search_and_filter(staff_client, project, name):
     make_round(project)
     shop = make_shop(project, name="検索される店")
     make_listing(shop)
-    response = admin_client.get(reverse(name), {"q": "検索"})
+    response = staff_client.get(reverse(name), {"q": "検索"})
     assert response.status_code == 200
     if "shop" in name:
         assert "検索される店" in response.content.decode()
-        filtered = admin_client.get(reverse(name), {"status__exact": ShopStatus.REJECTED})
+        filtered = staff_client.get(reverse(name), {"status__exact": ShopStatus.REJECTED})
         assert "検索される店" not in filtered.content.decode()
 
 
-def test_saving_a_new_round_in_admin_enrols_approved_shops(admin_client, project):
+def test_saving_a_new_round_in_admin_enrols_approved_shops(staff_client, project):
     shop = make_shop(project)
-    response = admin_client.post(
+    response = staff_client.post(
         reverse("admin:projects_round_add"),
         {
             "project": project.pk,
@@ -169,12 +163,12 @@ def test_saving_a_new_round_in_admin_enrols_approved_shops(admin_client, project
 
 
 def test_a_projects_rounds_are_listed_on_its_page_but_added_and_changed_on_their_own(
-    admin_client, project
+    staff_client, project
 ):
     """A round added inline would skip its usage period (a 500), the shops' enrolment and a
     suspension's reason: the project's page lists them with a link to each."""
     round_ = make_round(project)
-    response = admin_client.get(reverse("admin:projects_project_change", args=[project.pk]))
+    response = staff_client.get(reverse("admin:projects_project_change", args=[project.pk]))
     assert response.status_code == 200
     page = response.content.decode()
     assert reverse("admin:projects_round_change", args=[round_.pk]) in page
@@ -183,7 +177,7 @@ def test_a_projects_rounds_are_listed_on_its_page_but_added_and_changed_on_their
 
 
 def test_staff_take_a_shop_out_of_the_programme_with_a_reason(
-    admin_client, mailoutbox, django_capture_on_commit_callbacks
+    staff_client, mailoutbox, django_capture_on_commit_callbacks
 ):
     """A shop that closed mid-round: its page goes, nothing of it is sold, it takes no
     ticket, the operator is told why; paid orders and tickets stay for staff to refund."""
@@ -197,16 +191,16 @@ def test_staff_take_a_shop_out_of_the_programme_with_a_reason(
     order = buy(offer, supporter)
     url = reverse("admin:projects_shop_changelist")
     chosen = {"action": "withdraw_shops", ACTION_CHECKBOX_NAME: [shop.pk]}
-    assert admin_client.post(url, chosen).status_code == 200  # asks why first
-    assert admin_client.post(url, {**chosen, "apply": "1", "comment": ""}).status_code == 200
+    assert staff_client.post(url, chosen).status_code == 200  # asks why first
+    assert staff_client.post(url, {**chosen, "apply": "1", "comment": ""}).status_code == 200
     assert Shop.objects.get(pk=shop.pk).status == ShopStatus.APPROVED
     with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(url, {**chosen, "apply": "1", "comment": "閉店されたため"})
+        staff_client.post(url, {**chosen, "apply": "1", "comment": "閉店されたため"})
     shop.refresh_from_db()
     assert shop.status == ShopStatus.WITHDRAWN and shop.review_comment == "閉店されたため"
     assert "参加を、事務局にて取り消しました" in mailoutbox[-1].body
     assert "閉店されたため" in mailoutbox[-1].body
-    assert admin_client.get(shop.get_absolute_url()).status_code == 404
+    assert staff_client.get(shop.get_absolute_url()).status_code == 404
     with pytest.raises(PurchaseError):
         order_create(
             supporter=make_user(),

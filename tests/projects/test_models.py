@@ -66,6 +66,84 @@ def test_the_current_round_is_the_running_one_then_the_next_then_the_last(projec
     assert current(NINE + 100 * day) == r3
 
 
+# The rounds of one project, as (opens_at, closes_at, suspended), and the
+# number (1-based, in that list) of the round current_at picks at NINE.
+DAY = datetime.timedelta(days=1)
+MICRO = datetime.timedelta(microseconds=1)
+CURRENT_ROUND_SCENARIOS = {
+    "no round": ([], None),
+    "running": ([(NINE - DAY, NINE + DAY, False)], 1),
+    "opens this very microsecond": ([(NINE, NINE + DAY, False)], 1),
+    "closed this very microsecond": (
+        [(NINE - DAY, NINE, False), (NINE + DAY, NINE + 2 * DAY, False)],
+        2,
+    ),
+    "suspended while running": (
+        [(NINE - 9 * DAY, NINE - 5 * DAY, False), (NINE - DAY, NINE + DAY, True)],
+        2,
+    ),
+    "between rounds: the next to open": (
+        [
+            (NINE - 9 * DAY, NINE - 5 * DAY, False),
+            (NINE + 5 * DAY, NINE + 9 * DAY, False),
+            (NINE + DAY, NINE + 2 * DAY, False),
+        ],
+        3,
+    ),
+    "all over: the latest to have run": (
+        [
+            (NINE - 30 * DAY, NINE - 20 * DAY, False),
+            (NINE - 9 * DAY, NINE - MICRO, False),
+            (NINE - 19 * DAY, NINE - 10 * DAY, False),
+        ],
+        2,
+    ),
+    "two opening at once: the first made": (
+        [(NINE + DAY, NINE + 2 * DAY, False), (NINE + DAY, NINE + 3 * DAY, False)],
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", list(CURRENT_ROUND_SCENARIOS))
+def test_the_current_round_at_the_edges(project, scenario):
+    spans, expected_number = CURRENT_ROUND_SCENARIOS[scenario]
+    for number, (opens_at, closes_at, suspended) in enumerate(spans, start=1):
+        make_round(
+            project, number=number, opens_at=opens_at, closes_at=closes_at, suspended=suspended
+        )
+    current = project.rounds.current_at(NINE).first()
+    assert (current.number if current else None) == expected_number
+
+
+def test_listings_on_sale_in_a_round_are_the_active_ones_tied_to_it_or_to_no_round(project):
+    this = make_round(project, number=1, opens_at=NINE, closes_at=NINE + 7 * DAY)
+    other = make_round(project, number=2, opens_at=NINE + 30 * DAY, closes_at=NINE + 37 * DAY)
+    shop = make_shop(project, now=NINE - 60 * DAY)
+    neighbour = make_shop(project, now=NINE - 60 * DAY)
+    make_listing(shop, title="この期だけ").rounds.set([this])
+    make_listing(shop, title="次の期だけ").rounds.set([other])
+    make_listing(shop, title="両方の期").rounds.set([this, other])
+    make_listing(shop, title="いつでも")
+    make_listing(shop, title="取り下げ", is_active=False)
+    make_listing(shop, title="取り下げ(この期)", is_active=False).rounds.set([this])
+    make_listing(neighbour, title="隣の店")
+    standard = shop.listings.get(is_standard=True).title
+    # The standard listing first, then in the order they were made; each once.
+    assert [listing.title for listing in shop.listings.offered_in(this)] == [
+        standard,
+        "この期だけ",
+        "両方の期",
+        "いつでも",
+    ]
+    assert [listing.title for listing in shop.listings.offered_in(other)] == [
+        standard,
+        "次の期だけ",
+        "両方の期",
+        "いつでも",
+    ]
+
+
 def test_only_approved_shops_are_listed(project):
     listed = make_shop(project)
     pending = make_shop(project, approved=False)

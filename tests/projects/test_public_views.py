@@ -5,7 +5,16 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import Category, Listing, Municipality, Project, Round, ShopRound
+from projects.models import (
+    Category,
+    Listing,
+    Municipality,
+    Project,
+    Round,
+    Shop,
+    ShopRound,
+    ShopStatus,
+)
 from projects.views import SHOPS_PER_PAGE
 from tests.conftest import using_postgres
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
@@ -260,11 +269,11 @@ def test_shop_detail_issues_the_same_queries_for_1_or_20_listings(
     client, project, open_round, django_assert_num_queries, site_switch_cached
 ):
     shop = make_shop(project)
-    with django_assert_num_queries(2):  # shop with its round and participation; listings
+    with django_assert_num_queries(4):  # shop with its project, round, participation, listings
         client.get(shop.get_absolute_url())
     for n in range(19):
         make_listing(shop, title=f"限定{n}").rounds.set([open_round])
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(4):
         response = client.get(shop.get_absolute_url())
     assert len(response.context["listings"]) == 20
 
@@ -274,6 +283,23 @@ def test_unlisted_shops_are_not_found(client, project, open_round):
     response = client.get(pending.get_absolute_url())
     assert response.status_code == 404
     assert "private" in response["Cache-Control"]
+    listed = make_shop(project)
+    for status in (ShopStatus.REJECTED, ShopStatus.WITHDRAWN):
+        Shop.objects.filter(pk=listed.pk).update(status=status)
+        assert client.get(listed.get_absolute_url()).status_code == 404, status
+    for shop_id in (10**12, 2**63, 10**30):
+        assert client.get(f"/shops/{shop_id}/").status_code == 404, shop_id
+
+
+def test_a_shop_not_taking_part_in_the_current_round_shows_the_round_and_no_listings(
+    client, project, open_round
+):
+    shop = make_shop(project)
+    ShopRound.objects.filter(shop=shop).delete()
+    response = client.get(shop.get_absolute_url())
+    assert response.context["round"] == open_round and response.context["participation"] is None
+    assert response.context["listings"] == []
+    assert "このお店は、この期には参加していません。" in response.content.decode()
 
 
 def test_project_and_round_pages_show_the_rules_and_the_rounds(client, project, open_round):

@@ -21,7 +21,7 @@ from purchases.services import (
     payment_record,
     ticket_redeem,
 )
-from tests.conftest import make_user
+from tests.conftest import login_staff, make_user
 from tests.purchases.helpers import DURING, buy
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +97,7 @@ def test_staff_refund_in_admin_releases_the_budget_and_voids_the_tickets(
 ):
     order = paid(offer, user)
     client = Client()
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     url = reverse("admin:purchases_order_changelist")
     chosen = {"action": "refund_orders", "_selected_action": [order.pk]}
     # Irreversible: the first answer asks for the reason and changes nothing.

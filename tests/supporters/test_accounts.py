@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from supporters.models import User
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, login_staff, make_user
 from tests.kaika.test_private_by_default import assert_private
 from tests.url_catalogue import PROFILE_POST
 
@@ -220,7 +220,7 @@ def test_my_page_needs_login(client):
 
 
 def test_password_hash_is_not_shown_in_admin(client, staff_user):
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     user = make_user()
     page = client.get(reverse("admin:supporters_user_change", args=[user.pk])).content.decode()
     assert user.password not in page

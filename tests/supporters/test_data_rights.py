@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from inquiries.models import Inquiry
 from supporters.models import DataRightsRequest, User
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, login_staff, make_user
 from tests.kaika.test_private_by_default import assert_private
 from tests.projects.factories import make_project, make_shop
 
@@ -89,7 +89,7 @@ def test_staff_see_the_requests_in_admin(client, staff_user, user):
     DataRightsRequest.objects.create(
         kind="delete", user=user, email_hash="0" * 64, created_at=timezone.now()
     )
-    client.force_login(staff_user)
+    login_staff(client, staff_user)
     page = client.get(reverse("admin:supporters_datarightsrequest_changelist"))
     assert page.status_code == 200
     assert "退会" in page.content.decode()
