@@ -1,5 +1,7 @@
 """Run as a separate process by test_postgres_restart.py: set up a shop, then back it from many
-threads for a few seconds while the test restarts PostgreSQL under us. Prints JSON counts."""
+threads while the test restarts PostgreSQL under us, until a few orders have been created after
+the test says (a line on stdin) that PostgreSQL is back, or a minute has passed: a loaded
+machine may take seconds to restart it. Prints JSON counts."""
 
 import json
 import os
@@ -32,15 +34,21 @@ def setup():
     return round_, shop.listings.get(is_standard=True), supporters
 
 
+AFTER_RESTART = 20
+
+
 def main(seconds: float) -> None:
     round_, listing, supporters = setup()
     print("READY", flush=True)
     deadline = time.monotonic() + seconds
-    outcome = {"created": 0, "refused": 0, "database_errors": 0}
+    outcome = {"created": 0, "refused": 0, "database_errors": 0, "created_after_restart": 0}
     lock = threading.Lock()
+    restarted = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.readline(), restarted.set()), daemon=True).start()
 
     def back(supporter):
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and outcome["created_after_restart"] < AFTER_RESTART:
+            after_restart = restarted.is_set()
             try:
                 order_create(
                     supporter=supporter,
@@ -58,6 +66,8 @@ def main(seconds: float) -> None:
                 time.sleep(0.05)
             with lock:
                 outcome[key] += 1
+                if key == "created" and after_restart:
+                    outcome["created_after_restart"] += 1
         connection.close()
 
     threads = [threading.Thread(target=back, args=(s,)) for s in supporters]

@@ -119,9 +119,10 @@ def test_orders_are_whole_or_absent_after_a_crash_during_a_burst(cluster):
     env = app_env(cluster)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     burst = subprocess.Popen(
-        [sys.executable, "tests/kaika/pg_restart_burst.py", "8"],
+        [sys.executable, "tests/kaika/pg_restart_burst.py", "60"],
         cwd=ROOT,
         env=env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -132,10 +133,11 @@ def test_orders_are_whole_or_absent_after_a_crash_during_a_burst(cluster):
     time.sleep(1.5)
     cluster.start()
     restarted_at = time.time()
-    out, err = burst.communicate(timeout=120)
+    out, err = burst.communicate("restarted\n", timeout=120)
     assert burst.returncode == 0, err[-3000:]
     result = json.loads(out.split("RESULT ", 1)[1])
     assert result["created"] > 0 and result["database_errors"] > 0, result
+    assert result["created_after_restart"] > 0, result
 
     # Every order that exists holds its reservation in every counter; none half-written.
     [(orders, units, amount)] = cluster.query(
