@@ -20,8 +20,6 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kaika.choices import fast_choice_display
-
 
 def search_key(text: str) -> str:
     """The form in which shop names are stored for search and in which queries are compared:
@@ -271,7 +269,6 @@ def shop_photo_path(instance, filename: str) -> str:
 
 
 # The shop page and the shop list show both on every view (kaika/choices.py says why).
-@fast_choice_display("category", "municipality")
 class Shop(models.Model):
     project = models.ForeignKey(
         Project, on_delete=models.PROTECT, related_name="shops", verbose_name=_("プロジェクト")

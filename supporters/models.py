@@ -4,8 +4,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from localflavor.jp.jp_prefectures import JP_PREFECTURE_CODES
 
-from kaika.choices import fast_choice_display
-
 
 class Gender(models.TextChoices):
     FEMALE = "female", _("女性")
@@ -66,7 +64,6 @@ REQUIRED_PROFILE_FIELDS = (
 
 
 # My page and the purchase confirmation show these on every view (kaika/choices.py says why).
-@fast_choice_display("gender", "occupation", "prefecture")
 class User(AbstractBaseUser, PermissionsMixin):
     """A person with an account: supporter, shop operator or staff, keyed by email.
 
