@@ -8,7 +8,6 @@ sent private, and the mistake is logged (raised under DEBUG and in tests).
 """
 
 import logging
-
 from importlib import import_module
 
 from django.conf import settings
