@@ -112,6 +112,18 @@ def targets(r: dict) -> list[tuple[str, str, str, bool]]:
             f"{front_ratio:.1f}×",
             front_ratio >= 10,
         ),
+        *(
+            (
+                f"{label} at the opening: p50 through the front ≤ 1.5 × straight to gunicorn",
+                f"{e[key + '_front']['p50_ms']:,.0f} ms against "
+                f"{e[key + '_direct']['p50_ms']:,.0f} ms ({e[key + '_front']['connections']} "
+                "at once)",
+                f"{ratio(e[key + '_front']['p50_ms'], e[key + '_direct']['p50_ms']):.2f}×",
+                ratio(e[key + "_front"]["p50_ms"], e[key + "_direct"]["p50_ms"]) <= 1.5,
+            )
+            for key, label in (("login_page", "Sign-in page"), ("signup_page", "Sign-up page"))
+            if key + "_front" in e
+        ),
         ("No 5xx", "all phases", str(fivexx), fivexx == 0),
         (
             "Leaks 0",

@@ -47,7 +47,9 @@ PAGE_USERS = int(os.environ.get("BENCH_PAGE_USERS", "64"))
 LOGIN_USERS = int(os.environ.get("BENCH_LOGIN_USERS_CONCURRENT", "16"))
 PAY_USERS = int(os.environ.get("BENCH_PAY_USERS", "32"))
 # Which phases run (an experiment may run only the wave: BENCH_PHASES=wave BENCH_WRITE_DOCS=0).
-PHASES = set(os.environ.get("BENCH_PHASES", "pages,users,logins,wave").split(","))
+PHASES = set(os.environ.get("BENCH_PHASES", "pages,private,users,logins,wave").split(","))
+# Simultaneous first visits of the sign-in and sign-up pages at the opening (issue 19).
+PRIVATE_CONNECTIONS = int(os.environ.get("BENCH_PRIVATE_CONNECTIONS", "100"))
 
 
 def log(message: str) -> None:
@@ -281,11 +283,18 @@ def django_json(env: dict[str, str], module: str, *args: str) -> dict:
 # --- Load generators -------------------------------------------------------------------------
 
 
-def wrk(stack, name: str, url: str, *script_args: str, seconds: int = PHASE_SECONDS) -> dict:
+def wrk(
+    stack,
+    name: str,
+    url: str,
+    *script_args: str,
+    seconds: int = PHASE_SECONDS,
+    connections: int = WRK_CONNECTIONS,
+) -> dict:
     command = [
         "wrk",
         f"-t{WRK_THREADS}",
-        f"-c{WRK_CONNECTIONS}",
+        f"-c{connections}",
         f"-d{seconds}s",
         "--timeout",
         "10s",
@@ -295,7 +304,7 @@ def wrk(stack, name: str, url: str, *script_args: str, seconds: int = PHASE_SECO
     ]
     if script_args:
         command += ["--", *script_args]
-    log(f"{name}: wrk {WRK_CONNECTIONS} connections, {seconds} s")
+    log(f"{name}: wrk {connections} connections, {seconds} s")
     with Measured(stack) as cpu:
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
@@ -305,7 +314,7 @@ def wrk(stack, name: str, url: str, *script_args: str, seconds: int = PHASE_SECO
     result = {
         "name": name,
         "tool": "wrk",
-        "connections": WRK_CONNECTIONS,
+        "connections": connections,
         "requests": raw["requests"],
         "rps": raw["requests"] / duration,
         "p50_ms": raw["p50"] / 1000,
@@ -498,6 +507,8 @@ def main() -> int:
         checked_runs = []  # the locust runs whose bodies were checked for leaks
         if "pages" in PHASES:
             anonymous_pages(stack, host, dataset, endpoints, results)
+        if "private" in PHASES:
+            private_pages(stack, host, f"http://127.0.0.1:{app_port}", endpoints)
         if "users" in PHASES:
             bare = locust(stack, "bare", "BareUser", PAGE_USERS, PHASE_SECONDS, host, data)
             endpoints["bare"] = endpoint_figures(bare, "bare view")
@@ -576,6 +587,22 @@ def anonymous_pages(stack, host: str, dataset: dict, endpoints: dict, results: d
         seconds=results["shop_phase_seconds"],
     )
     stack.alive()
+
+
+def private_pages(stack, host: str, app: str, endpoints: dict) -> None:
+    """Sign-in and sign-up pages, first visits (no cookie) all at once: through nginx, and
+    straight to gunicorn. A front that locked private pages would queue them (issue 19)."""
+    for key, label, path in (
+        ("login_page", "sign-in page", "/accounts/login/"),
+        ("signup_page", "sign-up page", "/accounts/signup/"),
+    ):
+        for where, base in (("front", host), ("direct", app)):
+            endpoints[f"{key}_{where}"] = wrk(
+                stack,
+                f"{label}, {'through the front' if where == 'front' else 'straight to gunicorn'}",
+                f"{base}{path}",
+                connections=PRIVATE_CONNECTIONS,
+            )
 
 
 def warm_shop_pages(stack, host: str, shop_ids: list[int]) -> dict:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 DEPLOY_DIR = Path(__file__).resolve().parent
 TEMPLATE = DEPLOY_DIR / "nginx.conf.template"
+# The paths of the views marked public, from the URLconf (manage.py nginx_public_paths).
+PUBLIC_PATHS = DEPLOY_DIR / "public_paths.map"
 NGINX_BIN = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
 LOOPBACK_HOSTS = {"127.0.0.1", "[::1]", "localhost"}
 PLACEHOLDER_RE = re.compile(r"@([A-Z_]+)@")
@@ -60,6 +62,11 @@ def render(
         "STATIC_ROOT": str(static_root).rstrip("/"),
         "MEDIA_ROOT": str(media_root or prefix / "no-media").rstrip("/"),
         "SESSION_COOKIE": session_cookie,
+        "PUBLIC_PATHS": "\n".join(
+            f"        {line}"
+            for line in PUBLIC_PATHS.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")
+        ),
     }
 
     def fill(match: re.Match) -> str:

@@ -3,6 +3,7 @@
 Everything else is private and non-storable (see kaika.middleware.PrivateByDefaultMiddleware).
 """
 
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -57,3 +58,37 @@ def shared_max_age_setting(view: Callable) -> str | None:
 
 def browser_max_age(view: Callable) -> int | None:
     return getattr(view, BROWSER_ATTR, None)
+
+
+def public_paths() -> list[str]:
+    """Every URL whose view is marked public, as anchored regular expressions of the path that
+    nginx (PCRE) reads: the front looks up and stores only these, so a private page never
+    waits behind its cache lock. From the URLconf itself, so a new public view is one place."""
+    from django.urls import URLResolver, get_resolver
+
+    def walk(patterns, prefix: str):
+        for pattern in patterns:
+            part = prefix + _path_regex(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, part)
+            elif public_max_age(pattern.callback) is not None:
+                yield f"^/{part}$"
+
+    return sorted(set(walk(get_resolver().url_patterns, "")))
+
+
+def _path_regex(pattern) -> str:
+    from django.conf import settings
+    from django.urls.resolvers import LocalePrefixPattern
+    from django.utils import translation
+
+    if isinstance(pattern, LocalePrefixPattern):
+        prefixes = set()
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                prefixes.add(pattern.language_prefix)
+        named = "|".join(re.escape(prefix) for prefix in sorted(prefixes - {""}))
+        return f"(?:{named})?" if "" in prefixes else f"(?:{named})"
+    regex = pattern.regex.pattern.removeprefix("^").removesuffix(r"\Z").removesuffix("$")
+    # Named groups would become nginx variables: plain groups say the same.
+    return re.sub(r"\(\?P<\w+>", "(?:", regex)

@@ -8,6 +8,7 @@ sent private, and the mistake is logged (raised under DEBUG and in tests).
 """
 
 import logging
+from importlib import import_module
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -107,3 +108,22 @@ class PrivateByDefaultMiddleware:
         if settings.KAIKA_STRICT_PUBLIC_PAGES:
             raise PublicPageError(message)
         return False
+
+
+class InvalidSessionCookieMiddleware:
+    """A session cookie that cannot name a session (`sessionid=x`) counts as no cookie.
+    Django's SessionMiddleware would otherwise delete it on every page, public ones too, and a
+    public page that sets a cookie must be sent private: one such browser made every public
+    page private for itself and an error in the log per request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.store = import_module(settings.SESSION_ENGINE).SessionStore
+
+    def __call__(self, request):
+        name = settings.SESSION_COOKIE_NAME
+        key = request.COOKIES.get(name)
+        # The store's own check: a key it would not look up is no session.
+        if key is not None and self.store(key).session_key is None:
+            del request.COOKIES[name]
+        return self.get_response(request)

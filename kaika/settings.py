@@ -68,6 +68,8 @@ MIDDLEWARE = [
     # middlewares have added their cookies and Vary headers, and decides private or public.
     "kaika.middleware.PrivateByDefaultMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before the session's: a cookie that names no possible session is no cookie at all.
+    "kaika.middleware.InvalidSessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -50,6 +50,9 @@ def test_the_shipped_nginx_never_serves_or_stores_for_a_session_or_authorization
         line = re.search(rf"{directive} (.*);", config).group(1)
         assert "$cookie_sessionid" in line.split()
         assert "$http_authorization" in line.split()
+        # ... nor for any path that no public view answers (tests/front/test_cache_lock.py).
+        assert "$kaika_not_public" in line.split()
+    assert re.search(r"map \$uri \$kaika_not_public \{\s*default 1;", config)
 
 
 def test_the_session_cookie_nginx_watches_is_the_one_django_sets():

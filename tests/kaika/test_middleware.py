@@ -164,3 +164,28 @@ def test_negative_control_without_the_middleware_allauth_pages_are_not_private(c
     assert response.status_code == 200
     with pytest.raises(AssertionError):
         assert_private(response, "password reset without the middleware")
+
+
+@pytest.mark.parametrize("cookie", ["x", "", "1234567"])
+def test_an_invalid_session_cookie_counts_as_none_and_public_pages_stay_public(
+    client, cookie, caplog
+):
+    client.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    with caplog.at_level(logging.WARNING):  # strict mode on: a mistake would raise
+        response = client.get("/ok/")
+    assert_public(response, f"public_ok with sessionid={cookie!r}")
+    assert not response.cookies
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("url", ["/user/", "/session/", "/plain/"])
+def test_an_invalid_session_cookie_leaves_personal_pages_private(client, url):
+    client.cookies[settings.SESSION_COOKIE_NAME] = "x"
+    with override_settings(KAIKA_STRICT_PUBLIC_PAGES=False):
+        assert_private(client.get(url), url)
+
+
+def test_a_valid_session_cookie_still_signs_the_visitor_in(user_client, user):
+    with override_settings(KAIKA_STRICT_PUBLIC_PAGES=False):
+        response = user_client.get("/user/")
+    assert response.wsgi_request.user == user

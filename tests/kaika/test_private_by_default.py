@@ -14,8 +14,10 @@ from django.test import override_settings
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone, translation
 
+from deploy import nginx
 from inquiries.models import Inquiry
 from kaika.cache import public_max_age
+from kaika.management.commands import nginx_public_paths
 from purchases.payments import SandboxGateway
 from purchases.services import PaymentResult, order_create, payment_record
 from tests.conftest import login_staff, make_user
@@ -151,6 +153,27 @@ def request_as(client, who, objects, method, url, data=None):
 def test_public_allowlist_matches_the_views_marked_public():
     marked = {name for _, name, _, cb in ALL if public_max_age(cb) is not None}
     assert marked == PUBLIC_URL_NAMES
+
+
+def front_public_paths() -> list[re.Pattern]:
+    """The paths the shipped nginx looks up and stores (deploy/public_paths.map)."""
+    text = nginx.PUBLIC_PATHS.read_text(encoding="utf-8")
+    return [re.compile(m) for m in re.findall(r'^"~(.+)" "";$', text, re.MULTILINE)]
+
+
+def test_the_front_s_public_paths_are_written_from_the_urlconf():
+    assert nginx.PUBLIC_PATHS.read_text(encoding="utf-8") == nginx_public_paths.render(), (
+        "run: python manage.py nginx_public_paths --write"
+    )
+
+
+@pytest.mark.parametrize(("language", "name", "route", "callback"), ALL, ids=IDS)
+def test_the_front_stores_a_url_exactly_when_its_view_is_public(
+    objects, language, name, route, callback
+):
+    url = build_url(name, route, language, objects).split("?")[0]
+    stored = any(path.match(url) for path in front_public_paths())
+    assert stored == (public_max_age(callback) is not None), url
 
 
 @pytest.mark.parametrize(("language", "name", "route", "callback"), ALL, ids=IDS)
