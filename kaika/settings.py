@@ -319,6 +319,36 @@ if not KAIKA_PAYMENT_GATEWAY:
             "test cards only: for a local run, never for real sales)."
         )
     KAIKA_PAYMENT_GATEWAY = "purchases.payments.SandboxGateway"
+STRIPE_GATEWAY = "purchases.payments.StripeGateway"
+KAIKA_STRIPE = KAIKA_PAYMENT_GATEWAY == STRIPE_GATEWAY
+# Stripe (docs/deploy.md): the secret API key (sk_live_..., sk_test_... in test mode, or a
+# restricted rk_... key) and the signing secret of the webhook endpoint (whsec_...).
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+if KAIKA_STRIPE:
+    _wrong = [
+        name
+        for name, value, prefixes in (
+            ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY, ("sk_", "rk_")),
+            ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET, ("whsec_",)),
+        )
+        if not value.startswith(prefixes)
+    ]
+    if _wrong:
+        raise ImproperlyConfigured(
+            f"PAYMENT_GATEWAY={STRIPE_GATEWAY} needs {' and '.join(_wrong)} (a secret key "
+            "sk_... or rk_..., never the publishable pk_...; the webhook secret whsec_...)."
+        )
+# Stripe's API, unless the tests point the real client at their stand-in on loopback.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# Seconds per API call, and retries of a timeout or a 5xx with the same idempotency key: a
+# supporter waits at most about (1 + retries) x timeout before "try again" (the library's
+# own default is 80 s, which would hold a web worker at 9:00).
+STRIPE_API_TIMEOUT = float(os.environ.get("STRIPE_API_TIMEOUT", "10"))
+STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "1"))
+# Stripe's hosted payment page: the confirmation form's answer redirects there, and browsers
+# hold a form's redirects to the page's CSP form-action.
+STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
 
 # --- Operations (ops/) ---------------------------------------------------------------------
 # Retry-After (seconds) on the maintenance page when staff gave no planned end.
@@ -368,7 +398,7 @@ SECURE_CSP = {
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    "form-action": [CSP.SELF, *([STRIPE_CHECKOUT_ORIGIN] if KAIKA_STRIPE else [])],
     "frame-ancestors": [CSP.NONE],
 }
 

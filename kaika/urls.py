@@ -9,6 +9,7 @@ from kaika import views
 from kaika.converters import PostalCodeConverter
 from ops import views as ops_views
 from projects import views as project_views
+from purchases import views as purchase_views
 from purchases.payments import SandboxGateway
 from supporters.views import postal_lookup
 
@@ -26,6 +27,9 @@ urlpatterns = [
     path("api/postal/<postal_code:postal_code>/", postal_lookup, name="postal_lookup"),
     # Where a browser reports a per-user page that was made for someone else (tripwire.js).
     path("ops/tripwire/", ops_views.tripwire_report, name="tripwire_report"),
+    # Stripe's webhook endpoint (a 404 unless Stripe is the provider): one address whatever
+    # the language, as registered in Stripe's dashboard.
+    path("payments/stripe/webhook/", purchase_views.stripe_webhook, name="stripe_webhook"),
 ]
 if issubclass(import_string(settings.KAIKA_PAYMENT_GATEWAY), SandboxGateway):
     # The built-in sandbox payment provider's hosted card page: stands apart from our own

@@ -21,9 +21,11 @@ from django.utils.translation import gettext as _
 
 from ops.switches import Maintenance, maintenance_state
 
-# Reachable by anyone during maintenance: the load balancer's health check, and the login
-# staff go through to reach admin (admin itself refuses non-staff).
-ALWAYS_OPEN = {"health", "account_login", "account_logout", "mfa_authenticate"}
+# Reachable by anyone during maintenance: the load balancer's health check, the login staff
+# go through to reach admin (admin itself refuses non-staff), and the payment provider's
+# notices (a payment made just before the stop is recorded before its reservation lapses;
+# they show nothing to anyone).
+ALWAYS_OPEN = {"health", "account_login", "account_logout", "mfa_authenticate", "stripe_webhook"}
 # Reachable by staff only: admin, and the two-factor setup admin requires of them.
 STAFF_OPEN_PREFIXES = ("mfa_", "account_reauthenticate")
 

@@ -7,15 +7,45 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kaika.admin import confirmed_action, log_action_done
+from kaika.admin import ReadOnlyAdmin, confirmed_action, log_action_done
 from kaika.forms import RejectControlCharactersMixin
-from purchases.models import Order, OrderStatus, Ticket, TicketUse
+from purchases.models import (
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    PaymentEvent,
+    Ticket,
+    TicketUse,
+)
 from purchases.services import PurchaseError, order_expire, order_refund
 
 
 class TicketInline(admin.TabularInline):
     model = Ticket
     fields = ("code", "label", "face_value", "balance", "status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PaymentAttemptInline(admin.TabularInline):
+    model = PaymentAttempt
+    fields = ("created_at", "provider", "checkout_id", "status", "expires_at", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PaymentEventInline(admin.TabularInline):
+    model = PaymentEvent
+    fields = ("received_at", "type", "amount", "outcome", "note", "event_id")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -45,7 +75,7 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = [
         f.name for f in Order._meta.get_fields() if f.concrete and f.name != "staff_note"
     ]
-    inlines = [TicketInline]
+    inlines = [TicketInline, PaymentAttemptInline, PaymentEventInline]
     actions = ["refund_orders", "expire_stale_orders"]
 
     def has_add_permission(self, request):
@@ -146,3 +176,29 @@ class TicketUseAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PaymentEvent)
+class PaymentEventAdmin(ReadOnlyAdmin):
+    """The provider's notices as received: what each was about and what kaika did with it.
+    Nothing personal is stored (no payload), so nothing personal is shown."""
+
+    list_display = ("received_at", "type", "order", "amount", "outcome", "note", "event_id")
+    list_filter = ("outcome", "type", "provider")
+    search_fields = ("event_id", "object_id", "order__code")
+    list_select_related = ("order",)
+    date_hierarchy = "received_at"
+    fields = (
+        "provider",
+        "event_id",
+        "type",
+        "object_id",
+        "order",
+        "amount",
+        "created_at",
+        "received_at",
+        "processed_at",
+        "outcome",
+        "note",
+    )
+    readonly_fields = fields

@@ -6,7 +6,10 @@ class PurchasesConfig(AppConfig):
 
     def ready(self) -> None:
         from kaika import data_rights
+        from purchases import (
+            checks,  # noqa: F401 (registers the deploy checks)
+            reserve,  # noqa: F401 (registers the database check)
+        )
         from purchases import data_rights as part
-        from purchases import reserve  # noqa: F401 (registers the database check)
 
         data_rights.register(self.label, export=part.export)

@@ -218,3 +218,105 @@ class TicketUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket} -{self.amount}"
+
+
+class PaymentAttemptStatus(models.TextChoices):
+    CREATING = "creating", _("作成中")
+    OPEN = "open", _("お支払い画面を表示中")
+    COMPLETE = "complete", _("完了")
+    EXPIRED = "expired", _("終了")
+    FAILED = "failed", _("作成できず")
+
+
+class PaymentAttempt(models.Model):
+    """One press of "pay": one checkout at the provider (a Stripe Checkout Session), created
+    with its own idempotency key, so that a retried API call never makes a second one."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payment_attempts")
+    provider = models.CharField(_("決済代行"), max_length=16)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    # The provider's id of the checkout (cs_...), once it answered.
+    checkout_id = models.CharField(_("決済画面の番号"), max_length=255, blank=True)
+    status = models.CharField(
+        _("状態"),
+        max_length=16,
+        choices=PaymentAttemptStatus.choices,
+        default=PaymentAttemptStatus.CREATING,
+    )
+    created_at = models.DateTimeField(_("作成日時"))
+    # When the provider ends the checkout by itself; kaika ends it earlier, with the
+    # reservation (purchases.payments.StripeGateway.checkouts_close).
+    expires_at = models.DateTimeField(_("決済画面の期限"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    # The provider's error type or code when it could not be created ("timeout",
+    # "rate_limit", ...): never its message, which may quote what was sent.
+    error = models.CharField(_("エラー"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("お支払いの試行")
+        verbose_name_plural = _("お支払いの試行")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "checkout_id"],
+                condition=~Q(checkout_id=""),
+                name="paymentattempt_unique_checkout",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "order"])]
+
+    def __str__(self) -> str:
+        return self.checkout_id or self.idempotency_key
+
+
+class PaymentEventOutcome(models.TextChoices):
+    PAID = "paid", _("入金を反映(チケット発行)")
+    REFUND_OWED = "refund_owed", _("返金が必要な入金として記録")
+    FAILED = "failed", _("決済失敗を反映")
+    UNCHANGED = "unchanged", _("反映済み(変更なし)")
+    RECORDED = "recorded", _("記録のみ")
+    IGNORED = "ignored", _("対象外")
+    REJECTED = "rejected", _("不整合のため不採用")
+
+
+class PaymentEvent(models.Model):
+    """A provider's notice (a Stripe webhook event), stored once by its id and applied once.
+    Only what staff need to follow a payment: never the payload, which carries the payer's
+    name, email and address."""
+
+    provider = models.CharField(_("決済代行"), max_length=16)
+    event_id = models.CharField(_("イベント番号"), max_length=255)
+    type = models.CharField(_("種類"), max_length=100)
+    # What the event is about: a checkout (cs_...) or a charge (ch_...).
+    object_id = models.CharField(_("対象"), max_length=255, blank=True)
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment_events",
+        verbose_name=_("支援の申込"),
+    )
+    # Yen: paid, or refunded for a refund event.
+    amount = models.PositiveIntegerField(_("金額(円)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("発生日時"))
+    received_at = models.DateTimeField(_("受信日時"))
+    processed_at = models.DateTimeField(_("処理日時"), null=True, blank=True)
+    outcome = models.CharField(
+        _("結果"), max_length=16, choices=PaymentEventOutcome.choices, blank=True
+    )
+    # Why it was not applied: a PurchaseError code or a short reason ("not_ours").
+    note = models.CharField(_("理由"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("決済の通知")
+        verbose_name_plural = _("決済の通知")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], name="paymentevent_once_per_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.event_id

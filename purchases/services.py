@@ -1,5 +1,6 @@
 """State changes of orders and tickets: create (with every cap), pay, fail, expire, cancel,
-refund, and use a ticket at the till.
+refund, and use a ticket at the till; payment attempts at the provider, and its notices
+(webhook events), each stored once and applied through payment_record.
 
 Locks are always taken in this order, so that two transactions never wait on each other in a
 cycle: supporter (User row) -> order -> ticket -> listing -> shop round -> round -> project.
@@ -22,6 +23,7 @@ import datetime
 import json
 import logging
 import time
+import uuid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -35,7 +37,18 @@ from django.utils.translation import gettext_lazy as _
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
-from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse, new_order_code
+from purchases.models import (
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    PaymentAttemptStatus,
+    PaymentEvent,
+    PaymentEventOutcome,
+    Ticket,
+    TicketStatus,
+    TicketUse,
+    new_order_code,
+)
 from supporters.models import User
 
 logger = logging.getLogger(__name__)
@@ -74,6 +87,14 @@ class PurchaseError(DomainError):
         "order_not_pending": _("この申込は、お支払い待ちではありません。"),
         "order_expired": _("お支払いの期限が過ぎたため、この申込は無効になりました。"),
         "order_not_paid": _("お支払い済みの申込ではありません。"),
+        "payment_unavailable": _(
+            "決済サービスにつながりませんでした。お申込はお支払い期限(%(deadline)s)まで確保"
+            "されています。少し待ってから、もう一度「お支払いへ進む」を押してください。"
+        ),
+        "payment_busy": _(
+            "決済サービスが混み合っています。お申込はお支払い期限(%(deadline)s)まで確保"
+            "されています。少し待ってから、もう一度「お支払いへ進む」を押してください。"
+        ),
         "tickets_used": _("利用済みのチケットがあるため、返金できません。"),
         "ticket_not_found": _("チケットが見つかりません。番号をご確認ください。"),
         "ticket_wrong_shop": _("このチケットは、このお店では使えません。"),
@@ -475,7 +496,9 @@ class PaymentResult:
 def payment_record(*, result: PaymentResult, now: datetime.datetime) -> Order:
     """Apply a verified payment result. Safe to call twice, late or out of order:
     tickets are issued once, a failure after a success changes nothing, and a success for an
-    order that is no longer pending is recorded for a refund, never revives the order."""
+    order that is no longer pending is recorded for a refund, never revives the order.
+    The order's `recorded_as` says what happened: "paid", "failed", "refund_owed" (late or
+    duplicate) or "unchanged" (delivered before, or nothing to change)."""
     order = Order.objects.filter(code=result.order_code).only("pk", "supporter_id").first()
     if order is None:
         raise PurchaseError("invalid_request")
@@ -483,6 +506,7 @@ def payment_record(*, result: PaymentResult, now: datetime.datetime) -> Order:
         # The supporter's row: the "first paid order" figures below count distinct people.
         User.objects.select_for_update().only("pk").get(pk=order.supporter_id)
         order = _lock_order(order.pk)
+        order.recorded_as = "unchanged"
         if result.amount != order.amount:
             logger.warning("payment amount mismatch for order %s", order.code)
             raise PurchaseError("invalid_request")
@@ -492,6 +516,7 @@ def payment_record(*, result: PaymentResult, now: datetime.datetime) -> Order:
                 order.status = OrderStatus.FAILED
                 order.closed_at = now
                 order.save(update_fields=["status", "closed_at"])
+                order.recorded_as = "failed"
                 _notify(order, "failed")
             # Otherwise: a late or out-of-order failure for a paid or closed order; ignore.
             return order
@@ -504,6 +529,7 @@ def payment_record(*, result: PaymentResult, now: datetime.datetime) -> Order:
         # reservation is still held: an order already expired by the cron is not revived.
         if order.status == OrderStatus.PENDING and result.at < order.expires_at:
             _mark_paid(order, result.reference, now)
+            order.recorded_as = "paid"
             return order
         # A payment the order does not take: recorded for a refund, and the supporter told.
         # A paid order stays paid, with its tickets (a second payment of it is refunded);
@@ -516,6 +542,7 @@ def payment_record(*, result: PaymentResult, now: datetime.datetime) -> Order:
         logger.warning("payment for order %s arrived when it was %s", order.code, order.status)
         order.late_payment_reference = "\n".join([*refunds_owed, result.reference])
         order.save(update_fields=["status", "closed_at", "late_payment_reference"])
+        order.recorded_as = "refund_owed"
         _notify(order, kind)
     return order
 
@@ -603,6 +630,134 @@ def order_refund(*, order: Order, now: datetime.datetime, note: str = "") -> Ord
             )
         _notify(order, "refunded")
     return order
+
+
+# --- Payment attempts and the provider's notices ---------------------------------------------
+
+
+def payment_attempt_start(*, order: Order, provider: str, now: datetime.datetime) -> PaymentAttempt:
+    """Written before the provider is asked: its idempotency key is then the attempt's own,
+    and an answer lost on the way leaves a trace."""
+    return PaymentAttempt.objects.create(
+        order=order, provider=provider, idempotency_key=str(uuid.uuid4()), created_at=now
+    )
+
+
+def payment_attempt_opened(
+    *, attempt: PaymentAttempt, checkout_id: str, expires_at: datetime.datetime
+) -> None:
+    attempt.checkout_id = checkout_id
+    attempt.expires_at = expires_at
+    attempt.status = PaymentAttemptStatus.OPEN
+    attempt.save(update_fields=["checkout_id", "expires_at", "status"])
+
+
+def payment_attempt_failed(*, attempt: PaymentAttempt, error: str, now: datetime.datetime) -> None:
+    attempt.status = PaymentAttemptStatus.FAILED
+    attempt.error = error[:100]
+    attempt.closed_at = now
+    attempt.save(update_fields=["status", "error", "closed_at"])
+
+
+def payment_attempt_closed(
+    *, provider: str, checkout_id: str, status: str, now: datetime.datetime
+) -> None:
+    """The provider's checkout ended ("complete" or "expired"); an open one changes nothing."""
+    if status not in (PaymentAttemptStatus.COMPLETE, PaymentAttemptStatus.EXPIRED):
+        return
+    PaymentAttempt.objects.filter(
+        provider=provider,
+        checkout_id=checkout_id,
+        status__in=(PaymentAttemptStatus.CREATING, PaymentAttemptStatus.OPEN),
+    ).update(status=status, closed_at=now)
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentNotice:
+    """One event from a provider (a Stripe webhook), its signature checked and read by the
+    gateway: what it says happened, in kaika's terms."""
+
+    provider: str
+    event_id: str
+    type: str
+    created_at: datetime.datetime
+    # What the event is about: a checkout (its attempt is closed) or a charge.
+    object_id: str = ""
+    order_code: str = ""
+    # A payment that succeeded or failed, applied by payment_record and its rules.
+    result: PaymentResult | None = None
+    # The checkout's new state ("complete", "expired"), for its attempt.
+    checkout_status: str = ""
+    # A refund made at the provider: the payment it is about and the yen refunded.
+    refunded_reference: str = ""
+    amount: int | None = None
+    # Why the notice is not applied (not one of ours, a type kaika does not handle).
+    ignored: str = ""
+
+
+_OUTCOMES = {
+    "paid": PaymentEventOutcome.PAID,
+    "failed": PaymentEventOutcome.FAILED,
+    "refund_owed": PaymentEventOutcome.REFUND_OWED,
+    "unchanged": PaymentEventOutcome.UNCHANGED,
+}
+
+
+def payment_notice_record(*, notice: PaymentNotice, now: datetime.datetime) -> PaymentEvent | None:
+    """Store a provider's event once, by its id, and apply it in the same transaction. A
+    redelivered event is neither stored nor applied again (None); one that fails unexpectedly
+    is not stored either, so that the provider delivers it again."""
+    with transaction.atomic():
+        try:
+            # A second delivery at the same moment waits here for the first one's commit,
+            # then hits the unique constraint (the savepoint keeps this transaction usable).
+            with transaction.atomic():
+                event = PaymentEvent.objects.create(
+                    provider=notice.provider,
+                    event_id=notice.event_id,
+                    type=notice.type,
+                    object_id=notice.object_id,
+                    amount=notice.amount,
+                    created_at=notice.created_at,
+                    received_at=now,
+                )
+        except IntegrityError:
+            return None
+        event.outcome, event.note, event.order = _notice_apply(notice, now)
+        event.processed_at = now
+        event.save(update_fields=["outcome", "note", "order", "processed_at"])
+    return event
+
+
+def _notice_apply(notice: PaymentNotice, now) -> tuple[str, str, Order | None]:
+    order = Order.objects.filter(code=notice.order_code).first() if notice.order_code else None
+    if notice.ignored:
+        return PaymentEventOutcome.IGNORED, notice.ignored, order
+    outcome = PaymentEventOutcome.RECORDED
+    note = ""
+    if notice.result is not None:
+        try:
+            order = payment_record(result=notice.result, now=now)
+        except PurchaseError as error:
+            outcome, note = PaymentEventOutcome.REJECTED, error.code
+        else:
+            outcome = _OUTCOMES[order.recorded_as]
+    elif notice.refunded_reference:
+        # Recorded for staff; the order itself changes only through a refund made in kaika.
+        reference = notice.refunded_reference
+        order = Order.objects.filter(
+            Q(payment_reference=reference) | Q(late_payment_reference__contains=reference)
+        ).first()
+        logger.warning("refund at the provider for payment %s", reference)
+    if notice.checkout_status:
+        # After the order's lock (payment_record): the lock order is order, then attempt.
+        payment_attempt_closed(
+            provider=notice.provider,
+            checkout_id=notice.object_id,
+            status=notice.checkout_status,
+            now=now,
+        )
+    return outcome, note, order
 
 
 # --- Tickets at the till -------------------------------------------------------------------

@@ -30,6 +30,12 @@ urlpatterns = [
     path("orders/<order_code:order_code>/pay/", views.order_pay, name="order_pay"),
     path("mypage/orders/", views.order_list, name="order_list"),
     path("mypage/orders/<order_code:order_code>/", views.order_detail, name="order_detail"),
+    # The provider's way back after a payment: "confirming" until its webhook has landed.
+    path(
+        "mypage/orders/<order_code:order_code>/payment/",
+        views.order_payment_status,
+        name="order_payment_status",
+    ),
     path(
         "mypage/orders/<order_code:order_code>/cancel/",
         views.order_cancel_view,

@@ -7,13 +7,14 @@ from urllib.parse import urlencode
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
@@ -28,6 +29,7 @@ from purchases.services import (
     order_check,
     order_create,
     order_terms,
+    payment_notice_record,
     payment_record,
     reservation_minutes,
     ticket_redeem,
@@ -121,17 +123,76 @@ def own_order(request, order_code: str) -> Order:
 @require_safe
 def order_pay(request, order_code: str):
     order = own_order(request, order_code)
-    if not order.is_payable_at(timezone.now()):
+    now = timezone.now()
+    if not order.is_payable_at(now):
         messages.info(request, _("この申込は、いまはお支払いできません。"))
         return redirect(order)
-    return_url = request.build_absolute_uri(reverse("purchases:payment_return"))
-    return redirect(get_gateway().checkout_url(order=order, return_url=return_url))
+    try:
+        url = get_gateway().checkout_url(
+            order=order, site_url=request.build_absolute_uri("/").rstrip("/"), now=now
+        )
+    except PurchaseError as exc:
+        # The provider could not be reached: the order is still held, and payable again.
+        messages.error(request, exc.message)
+        return redirect(order)
+    return redirect(url)
+
+
+# How long the return page waits for the provider's notice before saying it takes longer.
+PAYMENT_STATUS_POLLS = 40
+PAYMENT_STATUS_POLL_SECONDS = 3
+
+
+@never_cache
+@login_required
+@require_safe
+def order_payment_status(request, order_code: str):
+    """Where the provider sends the browser back after paying. The browser carries no result:
+    the provider's webhook is the source of truth, so until it has landed the page says the
+    payment is being confirmed, and a static script asks again (`?poll=1`: 204 while pending,
+    a redirect to the order once it is not)."""
+    order = own_order(request, order_code)
+    if order.status != OrderStatus.PENDING:
+        return redirect(order)
+    if request.GET.get("poll"):
+        return HttpResponse(status=204)
+    exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
+    return render(
+        request,
+        "purchases/order_payment_status.html",
+        {
+            "order": order,
+            "polls": PAYMENT_STATUS_POLLS,
+            "poll_seconds": PAYMENT_STATUS_POLL_SECONDS,
+        },
+    )
+
+
+@csrf_exempt
+@never_cache
+@require_POST
+def stripe_webhook(request):
+    """Stripe's notices of payments, the source of truth for the Stripe gateway. Not tied to
+    a session or a CSRF token: the signature, checked by the Stripe library, says the event
+    is genuine. Stored and applied once per event id; an error other than a bad signature is
+    a 500, and Stripe delivers the event again later."""
+    gateway = get_gateway()
+    if gateway.name != "stripe":
+        raise Http404
+    try:
+        notice = gateway.webhook_notice(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except InvalidPaymentResult:
+        return HttpResponseBadRequest("invalid signature")
+    payment_notice_record(notice=notice, now=timezone.now())
+    return HttpResponse(status=200)
 
 
 @never_cache
 @require_safe
 def payment_return(request):
-    """Where the provider sends the browser back with its signed result. Not tied to the
+    """Where the sandbox sends the browser back with its signed result. Not tied to the
     session: the signature, not the cookie, says the result is genuine."""
     try:
         result = get_gateway().parse_result(request)
@@ -179,11 +240,15 @@ def order_detail(request, order_code: str):
 def order_cancel_view(request, order_code: str):
     order = own_order(request, order_code)
     if request.method == "POST" and request.POST.get("confirm") == "1":
+        now = timezone.now()
         try:
-            order_cancel(order=order, supporter=request.user, now=timezone.now())
+            order_cancel(order=order, supporter=request.user, now=now)
         except PurchaseError as exc:
             messages.error(request, exc.message)
         else:
+            # Its payment page at the provider, if open, ends now rather than at the next
+            # `expire_orders` run.
+            get_gateway().checkouts_close(now=now, order=order)
             messages.success(request, _("申込を取り消しました。"))
         return redirect(order)
     exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)

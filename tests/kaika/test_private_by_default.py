@@ -115,9 +115,7 @@ def objects(db):
     pending = order("walker-pending-order")
     paid = order("walker-paid-order")
     payment_record(result=PaymentResult(paid.code, "sbx_walker", paid.amount, True, now), now=now)
-    checkout = SandboxGateway().checkout_url(
-        order=pending, return_url="http://testserver/orders/payment/return/"
-    )
+    checkout = SandboxGateway().checkout_url(order=pending, site_url="http://testserver", now=now)
     return {
         "user": user,
         "staff": make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True),
