@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 
 from deploy.nginx import NGINX_BIN
 from supporters.models import User
+from tests.stripe_standin import StripeStandIn
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 PASSWORD = "correct-horse-battery-staple"
@@ -161,3 +162,22 @@ def staff_client(client, staff_user):
     """Staff signed in with password and authenticator code, as admin requires."""
     login_staff(client, staff_user)
     return client
+
+
+def use_stripe_standin(settings, standin: StripeStandIn) -> None:
+    """Stripe as the provider, its API at the stand-in: the real client, short timeouts."""
+    settings.KAIKA_PAYMENT_GATEWAY = settings.STRIPE_GATEWAY
+    settings.KAIKA_STRIPE = True
+    settings.STRIPE_SECRET_KEY = standin.api_key
+    settings.STRIPE_WEBHOOK_SECRET = standin.webhook_secret
+    settings.STRIPE_API_BASE = standin.url
+    settings.STRIPE_API_TIMEOUT = 1.0
+    settings.STRIPE_MAX_NETWORK_RETRIES = 1
+
+
+@pytest.fixture
+def stripe_standin(settings):
+    """The Stripe stand-in on loopback; its events wait in `outbox` (standin.deliver)."""
+    with StripeStandIn() as standin:
+        use_stripe_standin(settings, standin)
+        yield standin
