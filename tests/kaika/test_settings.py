@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,3 +82,49 @@ def test_production_refuses_to_start_without_naming_the_payment_gateway():
     )
     assert result.returncode != 0
     assert "Set PAYMENT_GATEWAY" in result.stderr
+
+
+STRIPE = {
+    "SECRET_KEY": "x" * 20 + "-a-long-and-random-enough-production-secret-key-0123456789",
+    "ALLOWED_HOSTS": "kaika.example.jp",
+    "SMTP_HOST": "smtp.example.jp",
+    "PAYMENT_GATEWAY": "purchases.payments.StripeGateway",
+    "STRIPE_SECRET_KEY": "sk_live_" + "a" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "b" * 32,
+}
+
+
+@pytest.mark.parametrize(
+    ("missing", "value"),
+    [
+        ("STRIPE_SECRET_KEY", ""),
+        ("STRIPE_SECRET_KEY", "pk_live_" + "a" * 24),  # the publishable key, by mistake
+        ("STRIPE_WEBHOOK_SECRET", ""),
+    ],
+)
+def test_the_stripe_gateway_refuses_to_start_without_its_keys(missing, value):
+    result = run(["manage.py", "check"], **{**STRIPE, missing: value})
+    assert result.returncode != 0
+    assert f"needs {missing}" in result.stderr
+
+
+def test_the_stripe_gateway_passes_the_deploy_check_and_lets_forms_go_to_checkout():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **STRIPE)
+    assert result.returncode == 0, result.stderr
+    result = run(
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.SECURE_CSP['form-action'][-1], s.STRIPE_API_BASE)",
+        ],
+        **STRIPE,
+    )
+    assert result.stdout.split() == ["https://checkout.stripe.com", "https://api.stripe.com"]
+
+
+def test_the_deploy_check_refuses_a_stripe_api_reached_without_tls():
+    result = run(
+        ["manage.py", "check", "--deploy"], **STRIPE, STRIPE_API_BASE="http://stripe.example"
+    )
+    assert result.returncode != 0
+    assert "purchases.E002" in result.stderr
