@@ -26,8 +26,8 @@ def record_signup(sender, request, user, **kwargs):
 
 
 # Django's own signals, sent by django.contrib.auth.login/logout: every way in (password,
-# two-factor, email confirmation, password reset, admin) and out. The response does not exist
-# yet; ViewerCookieMiddleware sets the cookie on it.
+# two-factor, email confirmation, the admin's login) and out, whichever view calls them. The
+# response does not exist yet; ViewerCookieMiddleware sets the cookie on it.
 @receiver(auth_signals.user_logged_in, dispatch_uid="ops_viewer_login")
 def viewer_logged_in(sender, request, user, **kwargs):
     if request is not None:
