@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # The tripwire's viewer cookie, set by a login and deleted by a logout (ops/tripwire.py).
+    "ops.middleware.ViewerCookieMiddleware",
     # Staff without two-factor authentication are sent to set it up before entering admin.
     "ops.middleware.StaffTwoFactorMiddleware",
     # Innermost: its 503 still gets the security, CSP and private-by-default headers above.
