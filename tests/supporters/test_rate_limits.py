@@ -31,6 +31,7 @@ from kaika import settings as production
 from ops.models import ExposureAction, ExposureLog
 from supporters.models import User
 from tests.conftest import COMPLETE_PROFILE
+from tests.kaika.test_private_by_default import assert_private
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -256,3 +257,22 @@ def test_a_sustained_spray_gets_at_most_600_guesses_an_hour(shipped, clock):
     # 60 a minute for the first ten minutes, then nothing until the hour's first guesses
     # age out at minute 60.
     assert guessed == {0: 600, 6: 60}, guessed
+
+
+def test_a_login_refused_by_the_limit_says_why_in_the_visitors_language(shipped):
+    shipped.ACCOUNT_RATE_LIMITS = {**production.ACCOUNT_RATE_LIMITS, "login": "1/m/ip"}
+    (email,) = make_supporters(1)
+    assert sign_in(Client(), email, PASSWORD, CARRIERS[0]) == "in"
+    for path, sentence in (
+        ("/accounts/login/", "1分ほどおいてから、もう一度お試しください。"),
+        ("/en/accounts/login/", "Please try again in about a minute."),
+    ):
+        refused = Client().post(
+            path,
+            {"login": email, "password": PASSWORD},
+            HTTP_X_FORWARDED_FOR=f"{CARRIERS[0]}, {CDN_EDGE}",
+            REMOTE_ADDR=NGINX,
+        )
+        assert refused.status_code == 429
+        assert sentence in refused.content.decode()
+        assert_private(refused, "a refused login")
