@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # The tripwire's viewer cookie, set by a login and deleted by a logout (ops/tripwire.py).
+    "ops.middleware.ViewerCookieMiddleware",
     # Staff without two-factor authentication are sent to set it up before entering admin.
     "ops.middleware.StaffTwoFactorMiddleware",
     # Innermost: its 503 still gets the security, CSP and private-by-default headers above.
@@ -196,10 +198,21 @@ MFA_TOTP_ISSUER = "kaika"
 KAIKA_STAFF_MFA_REQUIRED = env_bool("KAIKA_STAFF_MFA_REQUIRED", True)
 # Counted in the shared cache (Redis in production), so every app process sees the same count.
 # "/ip" means the client's address: behind nginx that needs TRUSTED_PROXY_COUNT (below), or
-# every supporter is 127.0.0.1 and the whole site gets 30 logins a minute.
+# every supporter is 127.0.0.1 and one count holds the whole site.
+# Sized for 9:00, when a mobile carrier puts some 200 supporters behind one address within a
+# minute (issue 19: 1,000 from 5 addresses); allauth's 30/m/ip would turn most of them away.
+# login: every POST; three times such a rush. Guessing is refused by login_failed, before any
+#   password is checked.
+# login_failed: successes are taken back, so it counts typos, guesses and logins in progress.
+#   60/m lets a quarter of a rush mistype; 600/h holds a sustained spray from one address to
+#   allauth's 10/m; per account, allauth's 5 in 5 minutes. A guessing run shuts its address for
+#   everyone behind it until its attempts age out: a count per address cannot tell them apart.
+# allauth's per-address lock (it waits at most 1 s) was measured harmless at this rate
+# (docs/deploy.md). Proof: tests/supporters/test_rate_limits.py and
+# tests/front/test_rush_rate_limits.py.
 ACCOUNT_RATE_LIMITS = {
-    "login": os.environ.get("RATE_LIMIT_LOGIN", "30/m/ip"),
-    "login_failed": os.environ.get("RATE_LIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+    "login": os.environ.get("RATE_LIMIT_LOGIN", "600/m/ip"),
+    "login_failed": os.environ.get("RATE_LIMIT_LOGIN_FAILED", "60/m/ip,600/h/ip,5/5m/key"),
     "signup": os.environ.get("RATE_LIMIT_SIGNUP", "20/m/ip"),
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_email": "5/m/ip,5/m/key",
@@ -370,9 +383,10 @@ KAIKA_TRIPWIRE_AUTO_MAINTENANCE = (
 # Behind a TLS-terminating proxy, trust its scheme header only when told to.
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# How many proxies we run in front of the app (nginx: 1; a CDN then nginx: 2). allauth's rate
-# limits then count the client's address from X-Forwarded-For, not nginx's: without it every
-# supporter shares 127.0.0.1 and ten failed logins anywhere would lock out everyone.
+# How many proxies we run in front of the app (nginx: 1; a CDN then nginx: 2). The rate limits
+# and the exposure log then read the client's address from X-Forwarded-For, not nginx's. Too
+# low: everyone shares one address and its counts; too high: a visitor's own X-Forwarded-For
+# chooses the address counted. docs/deploy.md says how to set and check it.
 ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 HTTPS = env_bool("HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS

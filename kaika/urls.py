@@ -4,6 +4,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, register_converter
 from django.utils.module_loading import import_string
+from django.views.generic import RedirectView
 
 from kaika import views
 from kaika.converters import PostalCodeConverter
@@ -11,7 +12,7 @@ from ops import views as ops_views
 from projects import views as project_views
 from purchases import views as purchase_views
 from purchases.payments import SandboxGateway
-from supporters.views import postal_lookup
+from supporters import views as supporters_views
 
 admin.site.site_header = "kaika 管理"
 admin.site.site_title = "kaika 管理"
@@ -24,7 +25,11 @@ register_converter(PostalCodeConverter, "postal_code")
 urlpatterns = [
     path("healthz", views.health, name="health"),
     # Language-neutral data for the address autofill script.
-    path("api/postal/<postal_code:postal_code>/", postal_lookup, name="postal_lookup"),
+    path(
+        "api/postal/<postal_code:postal_code>/",
+        supporters_views.postal_lookup,
+        name="postal_lookup",
+    ),
     # Where a browser reports a per-user page that was made for someone else (tripwire.js).
     path("ops/tripwire/", ops_views.tripwire_report, name="tripwire_report"),
     # Stripe's webhook endpoint (a 404 unless Stripe is the provider): one address whatever
@@ -42,6 +47,17 @@ if issubclass(import_string(settings.KAIKA_PAYMENT_GATEWAY), SandboxGateway):
 urlpatterns += i18n_patterns(
     path("", project_views.home, name="home"),
     path("", include("projects.urls")),
+    # Before allauth's: its recovery-code download is a GET of one URL for everyone; ours is a
+    # POST under the browser's own nonce (kaika/downloads.py), and the old URL gives no codes.
+    path(
+        "accounts/2fa/recovery-codes/download/<str:nonce>/",
+        supporters_views.recovery_codes_download,
+        name="recovery_codes_download",
+    ),
+    path(
+        "accounts/2fa/recovery-codes/download/",
+        RedirectView.as_view(pattern_name="mfa_view_recovery_codes"),
+    ),
     path("accounts/", include("allauth.urls")),
     path("mypage/", include("supporters.urls")),
     # The contact form, and the supporter's own inquiries under /mypage/inquiries/.

@@ -12,6 +12,7 @@ from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
 from kaika.admin import ReadOnlyAdmin
+from kaika.downloads import private_download
 from kaika.forms import RejectControlCharactersMixin
 from ops.models import ExposureLog, NoticeSent, SiteSwitch, TripwireReport
 from ops.reports import exposure_report, parse_window, write_csv
@@ -92,7 +93,27 @@ class ExposureLogAdmin(ReadOnlyAdmin):
 
     def get_urls(self):
         report = self.admin_site.admin_view(self.report_view)
-        return [path("report/", report, name="ops_exposurelog_report"), *super().get_urls()]
+        # The CSV of names and addresses: a POST under the browser's own nonce, never a URL
+        # that anyone else could ask for (kaika/downloads.py).
+        report_csv = self.admin_site.admin_view(private_download(self.report_csv_view))
+        return [
+            path("report/", report, name="ops_exposurelog_report"),
+            path("report/download/<str:nonce>/", report_csv, name="ops_exposurelog_report_csv"),
+            *super().get_urls(),
+        ]
+
+    def report_csv_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ExposureReportForm(request.POST)
+        if not form.is_valid():
+            return redirect("admin:ops_exposurelog_report")
+        report = exposure_report(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        name = f"exposure-{timezone.localtime(report.start):%Y%m%d-%H%M}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        write_csv(report, response)
+        return response
 
     def report_view(self, request):
         if not self.has_view_permission(request):
@@ -101,12 +122,6 @@ class ExposureLogAdmin(ReadOnlyAdmin):
         report = None
         if form.is_valid():
             report = exposure_report(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
-            if request.GET.get("format") == "csv":
-                response = HttpResponse(content_type="text/csv; charset=utf-8")
-                name = f"exposure-{timezone.localtime(report.start):%Y%m%d-%H%M}.csv"
-                response["Content-Disposition"] = f'attachment; filename="{name}"'
-                write_csv(report, response)
-                return response
         return TemplateResponse(
             request,
             "admin/ops/exposurelog/report.html",
@@ -116,7 +131,8 @@ class ExposureLogAdmin(ReadOnlyAdmin):
                 "opts": self.model._meta,
                 "form": form,
                 "report": report,
-                "csv_query": request.GET.urlencode() + "&format=csv" if report else "",
+                # What the CSV button posts: the window exactly as typed.
+                "csv_fields": {"start": form.data.get("start"), "end": form.data.get("end")},
             },
         )
 

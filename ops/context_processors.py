@@ -1,7 +1,10 @@
-from ops.tripwire import viewer_marker
+from ops.tripwire import viewer_marker, visitor_mark
 
 
 def viewer(request):
-    # Lazy (templates call it): computed, and request.user touched, only where a private page
-    # renders it; public pages never ask.
-    return {"viewer_marker": lambda: viewer_marker(request.user.pk)}
+    # Lazy (templates call them): computed, and request.user touched, only where a private
+    # page renders them; public pages never ask.
+    return {
+        "viewer_marker": lambda: viewer_marker(request.user.pk),
+        "visitor_mark": lambda: visitor_mark(request),
+    }

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ops.switches import Maintenance, maintenance_state
+from ops.tripwire import set_viewer_cookie
 
 # Reachable by anyone during maintenance: the load balancer's health check, the login staff
 # go through to reach admin (admin itself refuses non-staff), and the payment provider's
@@ -103,3 +104,18 @@ class StaffTwoFactorMiddleware:
         messages.info(request, _("管理画面を使うには、認証アプリのコードを入力してください。"))
         query = urlencode({"next": request.get_full_path()})
         return redirect(f"{reverse('mfa_reauthenticate')}?{query}")
+
+
+class ViewerCookieMiddleware:
+    """The tripwire's kaika_viewer cookie (ops/tripwire.py) on the response of a login (the
+    new viewer's marker) or a logout (deleted), and on no other response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        marker = getattr(request, "kaika_viewer_cookie", None)
+        if marker is not None:
+            set_viewer_cookie(response, marker)
+        return response

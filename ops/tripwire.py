@@ -1,15 +1,20 @@
-"""The leak tripwire in the browser: a page shown to the wrong person hides itself.
+"""The leak tripwire in the browser: a page shown to the wrong browser hides itself.
 
-Every per-user page carries a viewer marker (a keyed hash of the user id it was made for) on
-its <html> element, and the login sets a cookie with the marker of the person who logged in
-(only the login: a cookie set on every page would travel inside a wrongly cached page along
-with it, and always match). static/js/tripwire.js compares the two before the page is shown;
-on a mismatch it hides the page, reports here and reloads once. A burst of reports from
-different viewers switches the whole site to maintenance (KAIKA_TRIPWIRE_AUTO_MAINTENANCE).
+Signed-in pages carry <html data-viewer>, a keyed hash of the user id. Each login sets the
+cookie kaika_viewer to it and each logout deletes it (ops.middleware.ViewerCookieMiddleware);
+no other response sets it: set with every page, it would travel inside a wrongly cached page
+and match it. Other private pages (signup, login, the contact form: they echo what an
+anonymous visitor typed) carry <html data-visitor>, the kaika_visitor cookie the request came
+with: a random value that tripwire.js alone writes in each browser, never a server Set-Cookie
+that a cache could hand on. tripwire.js compares before the page is shown; a page made for
+another browser is hidden, reported here, and reloaded once. What it cannot catch is in
+docs/operations.md. A burst of verified reports from different viewers switches the site to
+maintenance (KAIKA_TRIPWIRE_AUTO_MAINTENANCE).
 """
 
 import datetime
 import ipaddress
+import re
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,6 +27,11 @@ from ops.models import TripwireReport
 from ops.switches import maintenance_set, maintenance_state
 
 VIEWER_COOKIE = "kaika_viewer"
+# Longer than any session lives (SESSION_COOKIE_AGE from its last save, which a later write
+# renews): a signed-in page in a browser without the cookie counts as a leak.
+VIEWER_COOKIE_AGE = 60 * 60 * 24 * 365
+VISITOR_COOKIE = "kaika_visitor"
+VISITOR_MARK_RE = re.compile(r"[0-9a-f]{32}")
 MAIL_THROTTLE_KEY = "ops:tripwire:mailed"
 MAIL_THROTTLE_SECONDS = 300
 
@@ -31,16 +41,27 @@ def viewer_marker(user_id) -> str:
     return salted_hmac("kaika.ops.viewer", str(user_id), algorithm="sha256").hexdigest()[:32]
 
 
-def set_viewer_cookie(response, user) -> None:
+def set_viewer_cookie(response, marker: str) -> None:
+    """Set to `marker` (at a login), or deleted when it is empty (at a logout)."""
+    if not marker:
+        response.delete_cookie(VIEWER_COOKIE, samesite="Lax")
+        return
     response.set_cookie(
         VIEWER_COOKIE,
-        viewer_marker(user.pk),
-        max_age=settings.SESSION_COOKIE_AGE,
+        marker,
+        max_age=VIEWER_COOKIE_AGE,
         secure=settings.SESSION_COOKIE_SECURE,
         samesite="Lax",
         # Read by tripwire.js; it holds only the keyed hash, nothing to steal.
         httponly=False,
     )
+
+
+def visitor_mark(request) -> str:
+    """The kaika_visitor cookie this request came with, echoed on the page; only the shape
+    tripwire.js writes (anything else is no mark)."""
+    value = request.COOKIES.get(VISITOR_COOKIE, "")
+    return value if VISITOR_MARK_RE.fullmatch(value) else ""
 
 
 def tripwire_report_record(
@@ -67,17 +88,32 @@ def tripwire_report_record(
             send_email_on_commit(
                 EmailMessage(
                     subject="[kaika] 表示の取り違えを検知しました(漏えいの可能性)",
-                    body=(
-                        f"{now:%Y-%m-%d %H:%M:%S} に、ブラウザが他の人向けのページを受け取り、"
-                        f"表示を止めて報告しました。\nページ: {report.path}\n"
-                        "管理画面の「表示の取り違えの報告」を確認してください。"
-                        "(この通知は5分に1回までです)"
-                    ),
+                    body=_staff_email_body(report),
                     to=recipients,
                 )
             )
     auto_maintenance_check(now=now)
     return report
+
+
+def _staff_email_body(report: TripwireReport) -> str:
+    lines = [
+        f"{report.at:%Y-%m-%d %H:%M:%S} に、ブラウザが他の人向けのページを受け取り、"
+        "表示を止めて報告しました。",
+        f"ページ: {report.path}",
+    ]
+    if not report.own_marker:
+        # A browser that never signed in (or typed) here: the report cannot be verified, yet
+        # it is exactly how a shared cache handing out pages shows itself.
+        lines.append(
+            "報告したブラウザには照合用のクッキーがありませんでした(ログインしていない、"
+            "または初めて訪れたブラウザ)。本人確認できない報告ですが、共有キャッシュ"
+            "(CDN・プロキシ)の設定を確認してください。"
+        )
+    lines.append(
+        "管理画面の「表示の取り違えの報告」を確認してください。(この通知は5分に1回までです)"
+    )
+    return "\n".join(lines)
 
 
 def auto_maintenance_check(*, now: datetime.datetime) -> bool:

@@ -16,7 +16,8 @@ REPORTS_PER_IP = (20, 600)
 @require_POST
 def tripwire_report(request):
     path, seen, own = (request.POST.get(k, "") for k in ("path", "seen", "own"))
-    if not (path and seen and own):
+    # `own` is empty when the browser had no cookie to compare: one that never signed in.
+    if not (path and seen):
         return HttpResponseBadRequest()
     limit, window = REPORTS_PER_IP
     key = f"ops:tripwire:ip:{client_ip(request)}"

@@ -34,8 +34,9 @@ urlpatterns = [
         name="manage_listing_withdraw",
     ),
     path("shops/manage/<int:shop_id>/figures/", views.manage_figures, name="manage_figures"),
+    # POST with a nonce of the browser's own (kaika/downloads.py), never one URL for everyone.
     path(
-        "shops/manage/<int:shop_id>/figures.csv",
+        "shops/manage/<int:shop_id>/figures/download/<str:nonce>/",
         views.manage_figures_csv,
         name="manage_figures_csv",
     ),

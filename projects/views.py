@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from kaika.cache import public_page
+from kaika.downloads import private_download
 from projects.forms import ListingForm, ShopApplicationForm, ShopProfileForm, ShopSearchForm
 from projects.models import Project, Round, Shop, ShopRound
 from projects.services import (
@@ -352,9 +353,7 @@ FIGURES_CSV_HEADER = (
 )
 
 
-@never_cache
-@login_required
-@require_safe
+@private_download
 def manage_figures_csv(request, shop_id: int):
     shop = operated_shop(request, shop_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")

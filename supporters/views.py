@@ -1,6 +1,7 @@
 import json
 from dataclasses import asdict
 
+from allauth.mfa.recovery_codes.views import DownloadRecoveryCodesView
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from kaika.cache import public_page
+from kaika.downloads import private_download
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
 from supporters.forms import AccountDeleteForm, ProfileForm
@@ -75,8 +77,7 @@ def data_rights(request):
     return render(request, "supporters/data_rights.html", {"form": form})
 
 
-@never_cache
-@login_required
+@private_download
 def data_export(request):
     data = user_data_export(user=request.user, now=timezone.now())
     exposure_record(request, subject=request.user, action=ExposureAction.DATA_EXPORT)
@@ -85,6 +86,17 @@ def data_export(request):
     )
     response["Content-Disposition"] = 'attachment; filename="kaika-my-data.json"'
     return response
+
+
+class RecoveryCodesDownloadView(DownloadRecoveryCodesView):
+    """allauth's download of the recovery codes, answered to a POST only: allauth's own is a GET
+    of one URL for everyone, which a cache ignoring headers would hand to the next person."""
+
+    def post(self, request, *args, **kwargs):
+        return self.get(request, *args, **kwargs)
+
+
+recovery_codes_download = private_download(RecoveryCodesDownloadView.as_view())
 
 
 @never_cache

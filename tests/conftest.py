@@ -1,6 +1,7 @@
 import datetime
 import itertools
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.cache import cache
 from django.test import Client, RequestFactory
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from deploy.nginx import NGINX_BIN
@@ -127,6 +129,11 @@ def make_user(
     if totp if totp is not None else user.is_staff:
         TOTP.activate(user, TOTP_SECRET)
     return user
+
+
+def download_url(name: str, **kwargs) -> str:
+    """A personal download's URL under a fresh nonce, as static/js/download.js draws one."""
+    return reverse(name, kwargs={**kwargs, "nonce": secrets.token_hex(16)})
 
 
 def login_staff(client: Client, user) -> None:

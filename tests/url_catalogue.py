@@ -7,6 +7,8 @@
 - NO_FORM_DATA_NEEDED: forms deliberately left out of VALID_POSTS, each with the reason.
 """
 
+import secrets
+
 from tests.conftest import PASSWORD
 
 PUBLIC_URL_NAMES = {
@@ -48,6 +50,8 @@ URL_KWARGS = {
     "order_code": lambda objects: objects["order"].code,
     "ticket_code": lambda objects: objects["ticket"].code,
     "token": lambda objects: objects["sandbox_token"],
+    # A personal download's nonce (kaika/downloads.py): a fresh one, as the browser draws.
+    "nonce": lambda objects: secrets.token_hex(16),
 }
 
 PROFILE_POST = {

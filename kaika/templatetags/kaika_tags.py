@@ -1,7 +1,9 @@
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
-from django.urls import translate_url
+from django.urls import reverse, translate_url
 from django.utils.translation import gettext, ngettext
+
+from kaika.downloads import NONCE_PLACEHOLDER
 
 register = template.Library()
 
@@ -41,3 +43,16 @@ def units(value) -> str:
         return ""
     count = int(value)
     return ngettext("%(n)s口", "%(n)s口", count) % {"n": intcomma(count)}
+
+
+@register.inclusion_tag("download_form.html", takes_context=True)
+def private_download_form(context, url_name: str, label: str, fields=None, **url_kwargs):
+    """The button of a personal download (kaika/downloads.py): a POST form whose action the
+    script completes with a nonce of its own; `fields` go along as hidden inputs."""
+    url = reverse(url_name, kwargs={**url_kwargs, "nonce": NONCE_PLACEHOLDER})
+    return {
+        "url": url,
+        "label": label,
+        "fields": fields or {},
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from inquiries.models import Inquiry
+from ops.tripwire import VIEWER_COOKIE, viewer_marker
 from projects.models import Listing, Shop
 from supporters.models import User
 from tests.e2e.conftest import screenshot, serious_accessibility_violations
@@ -43,12 +44,17 @@ def demo(settings, tmp_path, django_capture_on_commit_callbacks):
 
 
 def log_in(page, user) -> None:
-    """A session made on the server and handed to the browser: the login form has its own test."""
+    """A session made on the server and handed to the browser, with the tripwire's cookie a
+    login sets (ops/tripwire.py): the login form has its own test."""
     client = Client()
     client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    url = page.url or "http://localhost"
     page.context.add_cookies(
-        [{"name": cookie.key, "value": cookie.value, "url": page.url or "http://localhost"}]
+        [
+            {"name": cookie.key, "value": cookie.value, "url": url},
+            {"name": VIEWER_COOKIE, "value": viewer_marker(user.pk), "url": url},
+        ]
     )
 
 

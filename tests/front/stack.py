@@ -153,8 +153,8 @@ def app_environment(
         MAIL_BACKEND="console",
         # Each person's browser has its own address, passed on as by a CDN in front of nginx
         # (X-Forwarded-For: person, then nginx adds its own hop): the production rate limits
-        # then apply per person, as they would at 9:00. From one address, allauth's per-IP
-        # lock turns simultaneous logins and signups into 429s after a second of waiting.
+        # then apply per person, as they would at 9:00. From one address, forty simultaneous
+        # signups would exceed the 20 a minute allowed per address (kaika/settings.py).
         TRUSTED_PROXY_COUNT="2",
         STATIC_ROOT=str(static_root),
         # Every node writes uploads where nginx serves them from: one shared directory.

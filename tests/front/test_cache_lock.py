@@ -19,7 +19,7 @@ from tests.front.stack import running
 
 pytestmark = pytest.mark.nginx
 
-DELAY = 0.4
+DELAY = 1.0
 VISITORS = 8
 PRIVATE = "/accounts/login/"
 PUBLIC = "/shops/1/"

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ops.models import ExposureAction, ExposureLog, NoticeSent
 from ops.reports import exposure_report, parse_window
-from tests.conftest import PASSWORD, login_staff, make_user
+from tests.conftest import PASSWORD, download_url, login_staff, make_user
 from tests.url_catalogue import VALID_POSTS
 
 WINDOW = ("2021-08-31 08:50", "2021-08-31 09:09")
@@ -126,9 +126,19 @@ def test_the_same_report_is_in_admin_with_a_csv_download(leak, client, staff_use
     html = response.content.decode()
     assert "a@example.jp" in html and "c@example.jp" in html and "d@example.jp" not in html
     assert "private" in response["Cache-Control"]
-    download = client.get(url, {"start": WINDOW[0], "end": WINDOW[1], "format": "csv"})
+    # The CSV: a POST of the window under the browser's own nonce (kaika/downloads.py).
+    form = html[html.index('class="download-form"') :]
+    form = form[: form.index("</form>")]
+    assert 'name="start" value="' + WINDOW[0] in form and 'name="csrfmiddlewaretoken"' in form
+    download = client.post(
+        download_url("admin:ops_exposurelog_report_csv"), {"start": WINDOW[0], "end": WINDOW[1]}
+    )
     assert download["Content-Type"].startswith("text/csv")
+    assert "attachment" in download["Content-Disposition"]
     assert download.content.decode("utf-8-sig").count("@example.jp") == 3
+    # The old GET with format=csv is only the page again: no CSV at a URL anyone can ask for.
+    old = client.get(url, {"start": WINDOW[0], "end": WINDOW[1], "format": "csv"})
+    assert old["Content-Type"].startswith("text/html")
     assert (
         reverse("admin:ops_exposurelog_report")
         in client.get(reverse("admin:ops_exposurelog_changelist")).content.decode()

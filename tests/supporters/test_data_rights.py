@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from inquiries.models import Inquiry
 from supporters.models import DataRightsRequest, User
-from tests.conftest import PASSWORD, login_staff, make_user
+from tests.conftest import PASSWORD, download_url, login_staff, make_user
 from tests.kaika.test_private_by_default import assert_private
 from tests.projects.factories import make_project, make_shop
 
@@ -32,7 +32,7 @@ def test_a_supporter_downloads_everything_held_about_them(user_client, user):
     make_inquiry(user)
     other = make_user(family_name="他人")
     make_inquiry(other, reference="Q-OTHERXX2")
-    response = user_client.get(reverse("supporters:data_export"))
+    response = user_client.post(download_url("supporters:data_export"))
     assert response.status_code == 200
     assert_private(response, "data export")
     assert "attachment" in response["Content-Disposition"]
@@ -99,7 +99,7 @@ def test_the_download_includes_orders_and_deletion_keeps_them_detached(user_clie
     from tests.purchases.helpers import buy, make_offer
 
     order = buy(make_offer(), user, units=2)
-    data = json.loads(user_client.get(reverse("supporters:data_export")).content)
+    data = json.loads(user_client.post(download_url("supporters:data_export")).content)
     assert [o["code"] for o in data["orders"]] == [order.code]
     user_client.post(reverse("supporters:data_rights"), {"password": PASSWORD, "confirm": "on"})
     order.refresh_from_db()
@@ -110,7 +110,7 @@ def test_the_download_includes_orders_and_deletion_keeps_them_detached(user_clie
 
 def test_the_download_has_every_apps_part(user_client):
     # Each app registers its part from its AppConfig.ready() (kaika/data_rights.py).
-    data = json.loads(user_client.get(reverse("supporters:data_export")).content)
+    data = json.loads(user_client.post(download_url("supporters:data_export")).content)
     assert set(data) == {
         "exported_at",
         "account",
