@@ -20,39 +20,34 @@ from purchases.models import (
 from purchases.services import PurchaseError, order_expire, order_refund
 
 
-class TicketInline(admin.TabularInline):
+class ReadOnlyInline(admin.TabularInline):
+    """A record shown beside its order: written by the services only, never in admin."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TicketInline(ReadOnlyInline):
     model = Ticket
     fields = ("code", "label", "face_value", "balance", "status")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class PaymentAttemptInline(admin.TabularInline):
+class PaymentAttemptInline(ReadOnlyInline):
     model = PaymentAttempt
     fields = ("created_at", "provider", "checkout_id", "status", "expires_at", "error")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class PaymentEventInline(admin.TabularInline):
+class PaymentEventInline(ReadOnlyInline):
     model = PaymentEvent
     fields = ("received_at", "type", "amount", "outcome", "note", "event_id")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)
