@@ -52,7 +52,10 @@ class SlowApp(BaseHTTPRequestHandler):
 @pytest.fixture
 def app():
     handler = type("Handler", (SlowApp,), {"seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    # socketserver's listen backlog is 5: an eighth simultaneous connection would wait for a
+    # SYN retry (1 s), which looks like queueing.
+    server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 64})
+    server = server_class(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[1], handler.seen
