@@ -318,14 +318,15 @@ def synchronous_commit_after(call) -> str:
     return value
 
 
-@pytest.mark.postgres
+# PostgreSQL's path only: SQLite has no disk flush to skip.
+@pytest.mark.parametrize(
+    "reservation_path", [pytest.param("database", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_reservation_commits_without_waiting_for_the_disk_and_a_payment_waits(
     offer, user, settings, reservation_path
 ):
     from purchases.services import PaymentResult, payment_record
 
-    if reservation_path == "python":
-        pytest.skip("SQLite's path: there is no disk flush to skip")
     order = services._order_create_in_python(
         user, offer.standard.pk, offer.round.pk, 1, "to-be-paid-0001", DURING
     )
