@@ -6,6 +6,7 @@ and turns on every HTTPS and cookie protection (`manage.py check --deploy` is cl
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -359,6 +360,9 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rs
 # own default is 80 s, which would hold a web worker at 9:00).
 STRIPE_API_TIMEOUT = float(os.environ.get("STRIPE_API_TIMEOUT", "10"))
 STRIPE_MAX_NETWORK_RETRIES = int(os.environ.get("STRIPE_MAX_NETWORK_RETRIES", "1"))
+# This site's name on its payments' metadata: events of a payment another site made on the
+# same Stripe account (staging beside production) are ignored, never refunded as orphans.
+KAIKA_PAYMENT_SITE = os.environ.get("PAYMENT_SITE_ID", "") or urlsplit(KAIKA_SITE_URL).netloc
 # Stripe's hosted payment page: the confirmation form's answer redirects there, and browsers
 # hold a form's redirects to the page's CSP form-action.
 STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")

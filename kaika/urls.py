@@ -3,7 +3,6 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path, register_converter
-from django.utils.module_loading import import_string
 from django.views.generic import RedirectView
 
 from kaika import views
@@ -11,7 +10,6 @@ from kaika.converters import PostalCodeConverter
 from ops import views as ops_views
 from projects import views as project_views
 from purchases import views as purchase_views
-from purchases.payments import SandboxGateway
 from supporters import views as supporters_views
 
 admin.site.site_header = "kaika 管理"
@@ -36,11 +34,10 @@ urlpatterns = [
     # the language, as registered in Stripe's dashboard.
     path("payments/stripe/webhook/", purchase_views.stripe_webhook, name="stripe_webhook"),
 ]
-if issubclass(import_string(settings.KAIKA_PAYMENT_GATEWAY), SandboxGateway):
-    # The built-in sandbox payment provider's hosted card page: stands apart from our own
-    # pages, as a real provider's would (see purchases/sandbox.py). It gives tickets for test
-    # cards, so it exists only where the sandbox is the provider.
-    urlpatterns.append(path("sandbox-pay/", include("purchases.sandbox")))
+# The built-in sandbox payment provider's hosted card page: stands apart from our own pages,
+# as a real provider's would (see purchases/sandbox.py). It gives tickets for test cards, so
+# it answers only where the sandbox is the provider (a 404 otherwise, asked per request).
+urlpatterns.append(path("sandbox-pay/", include("purchases.sandbox")))
 
 # Japanese at the bare paths, English under /en/: the language comes from the URL, never from
 # a cookie or the session, so a shared cache can keep both versions of a public page apart.

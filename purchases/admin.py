@@ -1,6 +1,8 @@
 """Staff see and act on orders here: refund (or cancel) a paid order, which releases its
-budget and voids its unused tickets; expire a stale pending order. Orders and tickets are
-never edited by hand: every change goes through purchases.services."""
+budget, voids its unused tickets and refunds its payment through the provider; expire a
+stale pending order; follow every refund (owed, in progress, failed, done), retry a failed
+one or record one made by hand. Orders, tickets and refunds are never edited by hand: every
+change goes through purchases.services."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,10 +16,18 @@ from purchases.models import (
     OrderStatus,
     PaymentAttempt,
     PaymentEvent,
+    Refund,
+    RefundStatus,
     Ticket,
     TicketUse,
 )
-from purchases.services import PurchaseError, order_expire, order_refund
+from purchases.services import (
+    PurchaseError,
+    order_expire,
+    order_refund,
+    refund_record_by_hand,
+    refund_retry,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -44,6 +54,12 @@ class PaymentAttemptInline(ReadOnlyInline):
     fields = ("created_at", "provider", "checkout_id", "status", "expires_at", "error")
 
 
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("created_at", "reason", "amount", "status", "error", "completed_at")
+    show_change_link = True
+
+
 class PaymentEventInline(ReadOnlyInline):
     model = PaymentEvent
     fields = ("received_at", "type", "amount", "outcome", "note", "event_id")
@@ -61,7 +77,6 @@ class OrderAdmin(admin.ModelAdmin):
         "amount",
         "status",
         "created_at",
-        "late_payment_reference",
     )
     list_filter = ("status", "round", "project")
     search_fields = ("code", "supporter__email", "shop__name", "payment_reference")
@@ -70,7 +85,7 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = [
         f.name for f in Order._meta.get_fields() if f.concrete and f.name != "staff_note"
     ]
-    inlines = [TicketInline, PaymentAttemptInline, PaymentEventInline]
+    inlines = [TicketInline, PaymentAttemptInline, RefundInline, PaymentEventInline]
     actions = ["refund_orders", "expire_stale_orders"]
 
     def has_add_permission(self, request):
@@ -91,7 +106,7 @@ class OrderAdmin(admin.ModelAdmin):
             paid,
             title=_("返金・取消"),
             explanation=_(
-                "次のお支払い済みの申込を取り消し、返金します。チケットは無効になり、支援者にメールでお知らせします。元には戻せません(利用済みのチケットがある申込は取り消せません)。"
+                "次のお支払い済みの申込を取り消し、お支払いを決済代行から返金します。チケットは無効になり、支援者にメールでお知らせします。元には戻せません(利用済みのチケットがある申込は取り消せません)。返金の状況は「返金」の一覧で確認できます。"
             ),
             button=_("返金・取消する"),
             form_class=RefundForm,
@@ -102,13 +117,15 @@ class OrderAdmin(admin.ModelAdmin):
         for order in paid:
             note = f"{timezone.localtime():%Y-%m-%d %H:%M} {request.user.email}: {answer['reason']}"
             try:
-                order_refund(order=order, now=timezone.now(), note=note)
+                order_refund(order=order, now=timezone.now(), note=note, staff=request.user)
             except PurchaseError as error:
                 self.message_user(request, f"{order.code}: {error.message}", messages.ERROR)
             else:
                 done += 1
                 log_action_done(self, request, order, _("返金・取消: %s") % answer["reason"])
-        self.message_user(request, _("%(n)s件を返金・取消しました。") % {"n": done})
+        self.message_user(
+            request, _("%(n)s件を取り消し、返金を決済代行に依頼しました。") % {"n": done}
+        )
         return None
 
     @admin.action(description=_("選択した期限切れの申込の確保を解除する"), permissions=["change"])
@@ -197,3 +214,86 @@ class PaymentEventAdmin(ReadOnlyAdmin):
         "note",
     )
     readonly_fields = fields
+
+
+class RefundByHandForm(RejectControlCharactersMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("どのように返金したか(振込日、振込先など。事務局メモに残ります)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    """The refunds view: each payment owed back, where it stands at the provider, and the
+    provider's error when it failed. Read-only but for the two actions."""
+
+    list_display = (
+        "created_at",
+        "order",
+        "amount",
+        "reason",
+        "status",
+        "error",
+        "provider",
+        "provider_refund_id",
+        "completed_at",
+    )
+    list_filter = ("status", "reason", "provider", "recorded_by_hand")
+    search_fields = ("order__code", "payment_reference", "provider_refund_id")
+    list_select_related = ("order",)
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Refund._meta.get_fields() if f.concrete]
+    actions = ["retry_refunds", "record_refunds_by_hand"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(
+        description=_("選択した失敗した返金を、決済代行にもう一度依頼する"), permissions=["change"]
+    )
+    def retry_refunds(self, request, queryset):
+        done = 0
+        for refund in queryset.filter(status=RefundStatus.FAILED):
+            refund_retry(refund=refund, staff=request.user, now=timezone.now())
+            log_action_done(self, request, refund, _("返金を再依頼"))
+            done += 1
+        self.message_user(request, _("%(n)s件の返金を再依頼しました。") % {"n": done})
+
+    @admin.action(
+        description=_("選択した失敗した返金を、別の方法で返金済みとして記録する"),
+        permissions=["change"],
+    )
+    def record_refunds_by_hand(self, request, queryset):
+        failed = queryset.filter(status=RefundStatus.FAILED)
+        answer = confirmed_action(
+            self,
+            request,
+            failed,
+            title=_("返金済みとして記録"),
+            explanation=_(
+                "決済代行で返金できなかった次のお支払いを、銀行振込など別の方法で返金済みとして記録します。決済代行には依頼しません。"
+            ),
+            button=_("返金済みとして記録する"),
+            form_class=RefundByHandForm,
+        )
+        if not isinstance(answer, dict):
+            return answer
+        done = 0
+        for refund in failed:
+            try:
+                refund_record_by_hand(
+                    refund=refund, staff=request.user, reason=answer["reason"], now=timezone.now()
+                )
+            except PurchaseError as error:
+                self.message_user(request, f"{refund}: {error.message}", messages.ERROR)
+            else:
+                note = _("手動で返金済みと記録: %s") % answer["reason"]
+                log_action_done(self, request, refund, note)
+                done += 1
+        self.message_user(request, _("%(n)s件を返金済みとして記録しました。") % {"n": done})
+        return None

@@ -100,13 +100,11 @@ class Order(models.Model):
     expires_at = models.DateTimeField(_("お支払い期限"))
     paid_at = models.DateTimeField(_("決済日時"), null=True, blank=True)
     closed_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
-    # The provider's reference for the payment (never card data).
+    # The provider's reference for the payment (never card data). A payment the order did
+    # not take (late, or a second one) is a Refund, never written here.
     payment_reference = models.CharField(_("決済番号"), max_length=100, blank=True)
-    # The provider's references of successful payments the order did not take, one a line:
-    # a payment that arrived when the order had already expired, failed or been cancelled (it
-    # is not revived), or a second payment of a paid order (another tab, the card page paid
-    # twice). Staff refund each one.
-    late_payment_reference = models.TextField(_("返金が必要な決済"), blank=True)
+    # Which gateway took it ("sandbox", "stripe"): a refund goes back through the same one.
+    payment_provider = models.CharField(_("決済代行"), max_length=16, blank=True)
     staff_note = models.TextField(_("事務局メモ"), blank=True)
 
     objects = OrderQuerySet.as_manager()
@@ -223,9 +221,17 @@ class TicketUse(models.Model):
 class PaymentAttemptStatus(models.TextChoices):
     CREATING = "creating", _("作成中")
     OPEN = "open", _("お支払い画面を表示中")
+    # Paid on the provider's page: the order is paid once its notice is applied.
     COMPLETE = "complete", _("完了")
     EXPIRED = "expired", _("終了")
     FAILED = "failed", _("作成できず")
+    # Completed, then the money did not come (a delayed payment method's failure).
+    PAYMENT_FAILED = "payment_failed", _("決済失敗")
+
+
+# An attempt in one of these may still take the supporter's money: no second one is opened
+# beside it (CREATING only for a moment, see PaymentGateway.checkout_url).
+ATTEMPT_LIVE = (PaymentAttemptStatus.CREATING, PaymentAttemptStatus.OPEN)
 
 
 class PaymentAttempt(models.Model):
@@ -251,6 +257,10 @@ class PaymentAttempt(models.Model):
     # The provider's error type or code when it could not be created ("timeout",
     # "rate_limit", ...): never its message, which may quote what was sent.
     error = models.CharField(_("エラー"), max_length=100, blank=True)
+    # The provider's hosted page, shown again (not a second checkout) while it is open.
+    url = models.URLField(_("お支払い画面"), max_length=1000, blank=True)
+    # The payment it took, once complete (pi_... at Stripe): what reconciliation matches.
+    payment_reference = models.CharField(_("決済番号"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("お支払いの試行")
@@ -268,11 +278,17 @@ class PaymentAttempt(models.Model):
     def __str__(self) -> str:
         return self.checkout_id or self.idempotency_key
 
+    def is_open_at(self, now) -> bool:
+        return self.status == PaymentAttemptStatus.OPEN and (
+            self.expires_at is None or now < self.expires_at
+        )
+
 
 class PaymentEventOutcome(models.TextChoices):
     PAID = "paid", _("入金を反映(チケット発行)")
     REFUND_OWED = "refund_owed", _("返金が必要な入金として記録")
-    FAILED = "failed", _("決済失敗を反映")
+    FAILED = "failed", _("決済失敗を記録")
+    REFUND = "refund", _("返金の状態を反映")
     UNCHANGED = "unchanged", _("反映済み(変更なし)")
     RECORDED = "recorded", _("記録のみ")
     IGNORED = "ignored", _("対象外")
@@ -320,3 +336,81 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class RefundStatus(models.TextChoices):
+    OWED = "owed", _("返金待ち")
+    IN_PROGRESS = "in_progress", _("返金処理中")
+    FAILED = "failed", _("返金失敗")
+    DONE = "done", _("返金済み")
+
+
+class RefundReason(models.TextChoices):
+    CANCELLED = "cancelled", _("事務局による取消")
+    DUPLICATE = "duplicate", _("重複したお支払い")
+    LATE = "late", _("期限後・取消後のお支払い")
+    ORPHAN = "orphan", _("申込と一致しないお支払い")
+    PROVIDER = "provider", _("決済代行の管理画面での返金")
+
+
+class RefundQuerySet(models.QuerySet):
+    def to_send(self):
+        """Owed refunds, to ask the provider for (again, after a lost answer: same key)."""
+        return self.filter(status=RefundStatus.OWED)
+
+
+class Refund(models.Model):
+    """Money going back for one payment, through the provider's refund API. One row per
+    payment (the constraint below): a payment is never refunded twice, whoever asks."""
+
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("支援の申込"),
+    )
+    provider = models.CharField(_("決済代行"), max_length=16)
+    payment_reference = models.CharField(_("返金する決済"), max_length=100)
+    amount = models.PositiveIntegerField(_("返金額(円)"))
+    reason = models.CharField(_("理由"), max_length=16, choices=RefundReason.choices)
+    status = models.CharField(
+        _("状態"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.OWED
+    )
+    # Sent with every request for this refund: a retry after a lost answer is the same
+    # refund at the provider. Replaced only when staff retry a failed one.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    provider_refund_id = models.CharField(_("返金番号"), max_length=255, blank=True)
+    # The provider's error or failure code ("expired_or_canceled_card"), never its message.
+    error = models.CharField(_("エラー"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("作成日時"))
+    requested_at = models.DateTimeField(_("依頼日時"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("依頼した事務局員"),
+    )
+    # Done outside the provider's API (a bank transfer): who recorded it and why.
+    recorded_by_hand = models.BooleanField(_("手動で記録"), default=False)
+    note = models.TextField(_("事務局メモ"), blank=True)
+
+    objects = RefundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("返金")
+        verbose_name_plural = _("返金")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "payment_reference"], name="refund_once_per_payment"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.payment_reference} {self.amount}"

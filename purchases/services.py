@@ -35,15 +35,20 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from kaika.errors import DomainError
-from kaika.mail import send_email_on_commit
+from kaika.mail import send_email_on_commit, staff_recipients
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
+from purchases import tasks
 from purchases.models import (
+    ATTEMPT_LIVE,
     Order,
     OrderStatus,
     PaymentAttempt,
     PaymentAttemptStatus,
     PaymentEvent,
     PaymentEventOutcome,
+    Refund,
+    RefundReason,
+    RefundStatus,
     Ticket,
     TicketStatus,
     TicketUse,
@@ -87,6 +92,19 @@ class PurchaseError(DomainError):
         "order_not_pending": _("この申込は、お支払い待ちではありません。"),
         "order_expired": _("お支払いの期限が過ぎたため、この申込は無効になりました。"),
         "order_not_paid": _("お支払い済みの申込ではありません。"),
+        "order_paid": _(
+            "この申込はお支払い済みです。同じ申込に二度お支払いいただくことはできません"
+            "(チケットはこのページでご覧いただけます)。"
+        ),
+        "payment_in_progress": _(
+            "この申込のお支払いを確認しています。二重のお支払いを防ぐため、確認が済むまで"
+            "新たなお支払いはできません。数分たっても変わらないときは、お問い合わせください。"
+        ),
+        "payment_starting": _(
+            "別の画面でお支払いの準備をしています。数秒待ってから、もう一度「お支払いへ進む」"
+            "を押してください。"
+        ),
+        "refund_not_failed": _("返金に失敗した記録だけを、再依頼または手動で記録できます。"),
         "payment_unavailable": _(
             "決済サービスにつながりませんでした。お申込はお支払い期限(%(deadline)s)まで確保"
             "されています。少し待ってから、もう一度「お支払いへ進む」を押してください。"
@@ -486,6 +504,7 @@ def order_cancel(*, order: Order, supporter: User, now: datetime.datetime) -> Or
 class PaymentResult:
     """What a gateway tells us, once its signature has been checked."""
 
+    provider: str
     order_code: str
     reference: str
     amount: int
@@ -495,63 +514,76 @@ class PaymentResult:
 
 def payment_record(*, result: PaymentResult, now: datetime.datetime) -> Order:
     """Apply a verified payment result. Safe to call twice, late or out of order:
-    tickets are issued once, a failure after a success changes nothing, and a success for an
-    order that is no longer pending is recorded for a refund, never revives the order.
+    tickets are issued once, a failure changes no order (the supporter may pay again with
+    another card while the reservation lasts), and a success for an order that can no longer
+    take it is refunded through the provider, never revives the order.
     The order's `recorded_as` says what happened: "paid", "failed", "refund_owed" (late or
-    duplicate) or "unchanged" (delivered before, or nothing to change)."""
-    order = Order.objects.filter(code=result.order_code).only("pk", "supporter_id").first()
-    if order is None:
+    duplicate) or "unchanged" (delivered before, or nothing to change). A success that
+    matches no order of ours, or not its amount, is refunded too, and refused."""
+    order = Order.objects.filter(code=result.order_code).first()
+    if order is None or result.amount != order.amount:
+        logger.warning("payment %s matches no order (%s)", result.reference, result.order_code)
+        if result.succeeded:
+            refund_owe(
+                order=order,
+                provider=result.provider,
+                reference=result.reference,
+                amount=result.amount,
+                reason=RefundReason.ORPHAN,
+                now=now,
+            )
         raise PurchaseError("invalid_request")
     with transaction.atomic():
         # The supporter's row: the "first paid order" figures below count distinct people.
         User.objects.select_for_update().only("pk").get(pk=order.supporter_id)
         order = _lock_order(order.pk)
         order.recorded_as = "unchanged"
-        if result.amount != order.amount:
-            logger.warning("payment amount mismatch for order %s", order.code)
-            raise PurchaseError("invalid_request")
         if not result.succeeded:
-            if order.status == OrderStatus.PENDING:
-                _release_counters(order)
-                order.status = OrderStatus.FAILED
-                order.closed_at = now
-                order.save(update_fields=["status", "closed_at"])
+            if order.status == OrderStatus.PENDING and now < order.expires_at:
+                # Declined: the reservation holds until its deadline, for another card.
                 order.recorded_as = "failed"
                 _notify(order, "failed")
-            # Otherwise: a late or out-of-order failure for a paid or closed order; ignore.
             return order
         if order.status == OrderStatus.PAID and order.payment_reference == result.reference:
             return order  # the same success delivered again
-        refunds_owed = order.late_payment_reference.split()
-        if result.reference in refunds_owed:
-            return order  # a payment already recorded for a refund, delivered again
+        owed = Refund.objects.filter(provider=result.provider, payment_reference=result.reference)
+        if owed.exists():
+            return order  # a payment already owed back, delivered again
         # The payment's own time decides, not when its notice reached us, but only while the
         # reservation is still held: an order already expired by the cron is not revived.
         if order.status == OrderStatus.PENDING and result.at < order.expires_at:
-            _mark_paid(order, result.reference, now)
+            _mark_paid(order, result, now)
             order.recorded_as = "paid"
             return order
-        # A payment the order does not take: recorded for a refund, and the supporter told.
-        # A paid order stays paid, with its tickets (a second payment of it is refunded);
-        # any other is not revived.
+        # A payment the order does not take is sent back, and the supporter told. A paid
+        # order stays paid, with its tickets (a second payment of it is refunded); any other
+        # is not revived.
         kind = "duplicate" if order.status == OrderStatus.PAID else "late"
         if order.status == OrderStatus.PENDING:
             _release_counters(order)
             order.status = OrderStatus.EXPIRED
             order.closed_at = now
+            order.save(update_fields=["status", "closed_at"])
         logger.warning("payment for order %s arrived when it was %s", order.code, order.status)
-        order.late_payment_reference = "\n".join([*refunds_owed, result.reference])
-        order.save(update_fields=["status", "closed_at", "late_payment_reference"])
+        refund_owe(
+            order=order,
+            provider=result.provider,
+            reference=result.reference,
+            amount=result.amount,
+            reason=RefundReason.DUPLICATE if kind == "duplicate" else RefundReason.LATE,
+            now=now,
+        )
         order.recorded_as = "refund_owed"
         _notify(order, kind)
     return order
 
 
-def _mark_paid(order: Order, reference: str, now) -> None:
+def _mark_paid(order: Order, result: PaymentResult, now) -> None:
     order.status = OrderStatus.PAID
     order.paid_at = now
-    order.payment_reference = reference
-    order.save(update_fields=["status", "paid_at", "payment_reference"])
+    order.payment_reference = result.reference
+    order.payment_provider = result.provider
+    order.save(update_fields=["status", "paid_at", "payment_reference", "payment_provider"])
     tickets = tickets_issue(order=order, now=now)
     paid = Order.objects.filter(supporter_id=order.supporter_id, status=OrderStatus.PAID).exclude(
         pk=order.pk
@@ -596,9 +628,12 @@ def tickets_issue(*, order: Order, now: datetime.datetime) -> list[Ticket]:
     )
 
 
-def order_refund(*, order: Order, now: datetime.datetime, note: str = "") -> Order:
-    """Staff cancel a paid order: its budget goes back and its tickets are voided. Refused
-    once any ticket has been used (the shop has already given goods for it)."""
+def order_refund(
+    *, order: Order, now: datetime.datetime, note: str = "", staff: User | None = None
+) -> Order:
+    """Staff cancel a paid order: its budget goes back, its tickets are voided, and its
+    payment is refunded through the provider that took it (after commit). Refused once any
+    ticket has been used (the shop has already given goods for it)."""
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=order.supporter_id)
         order = _lock_order(order.pk)
@@ -628,6 +663,16 @@ def order_refund(*, order: Order, now: datetime.datetime, note: str = "") -> Ord
             Project.objects.filter(pk=order.project_id).update(
                 supporters_count=F("supporters_count") - 1
             )
+        refund_owe(
+            order=order,
+            provider=order.payment_provider,
+            reference=order.payment_reference,
+            amount=order.amount,
+            reason=RefundReason.CANCELLED,
+            now=now,
+            staff=staff,
+            note=note,
+        )
         _notify(order, "refunded")
     return order
 
@@ -635,21 +680,55 @@ def order_refund(*, order: Order, now: datetime.datetime, note: str = "") -> Ord
 # --- Payment attempts and the provider's notices ---------------------------------------------
 
 
+# A checkout being created longer than this was abandoned (the process died mid-call): the
+# provider's client gives up well before (STRIPE_API_TIMEOUT times its retries).
+ATTEMPT_CREATING_FOR = datetime.timedelta(minutes=2)
+
+
 def payment_attempt_start(*, order: Order, provider: str, now: datetime.datetime) -> PaymentAttempt:
-    """Written before the provider is asked: its idempotency key is then the attempt's own,
-    and an answer lost on the way leaves a trace."""
-    return PaymentAttempt.objects.create(
-        order=order, provider=provider, idempotency_key=str(uuid.uuid4()), created_at=now
-    )
+    """The checkout to send the supporter to: the open one of this order if there is one (Back,
+    reload, a second tab, an old link all land on the same page, which takes one payment),
+    else a new one, written before the provider is asked (its idempotency key is then the
+    attempt's own, and an answer lost on the way leaves a trace). Refused, saying why, when
+    the order is paid, its payment is being confirmed, or it can no longer be paid."""
+    with transaction.atomic():
+        # The order's lock serialises two tabs pressing "pay" at once.
+        order = _lock_order(order.pk)
+        payment_check(order=order, now=now)
+        attempts = PaymentAttempt.objects.filter(order=order, provider=provider)
+        live = attempts.filter(status__in=ATTEMPT_LIVE).order_by("-created_at").first()
+        if live is not None and live.status == PaymentAttemptStatus.OPEN:
+            return live
+        if live is not None:
+            if live.created_at > now - ATTEMPT_CREATING_FOR:
+                raise PurchaseError("payment_starting")
+            payment_attempt_failed(attempt=live, error="abandoned", now=now)
+        return PaymentAttempt.objects.create(
+            order=order, provider=provider, idempotency_key=str(uuid.uuid4()), created_at=now
+        )
+
+
+def payment_check(*, order: Order, now: datetime.datetime) -> None:
+    """Whether `order` can take a payment now, or the PurchaseError saying why not."""
+    if order.status == OrderStatus.PAID:
+        raise PurchaseError("order_paid")
+    if order.status != OrderStatus.PENDING:
+        raise PurchaseError("order_not_pending")
+    if now >= order.expires_at:
+        raise PurchaseError("order_expired")
+    if order.payment_attempts.filter(status=PaymentAttemptStatus.COMPLETE).exists():
+        # Paid at the provider, its notice not applied yet: another checkout would charge twice.
+        raise PurchaseError("payment_in_progress")
 
 
 def payment_attempt_opened(
-    *, attempt: PaymentAttempt, checkout_id: str, expires_at: datetime.datetime
+    *, attempt: PaymentAttempt, checkout_id: str, url: str, expires_at: datetime.datetime
 ) -> None:
     attempt.checkout_id = checkout_id
+    attempt.url = url
     attempt.expires_at = expires_at
     attempt.status = PaymentAttemptStatus.OPEN
-    attempt.save(update_fields=["checkout_id", "expires_at", "status"])
+    attempt.save(update_fields=["checkout_id", "url", "expires_at", "status"])
 
 
 def payment_attempt_failed(*, attempt: PaymentAttempt, error: str, now: datetime.datetime) -> None:
@@ -660,16 +739,22 @@ def payment_attempt_failed(*, attempt: PaymentAttempt, error: str, now: datetime
 
 
 def payment_attempt_closed(
-    *, provider: str, checkout_id: str, status: str, now: datetime.datetime
+    *,
+    provider: str,
+    checkout_id: str,
+    status: str,
+    now: datetime.datetime,
+    payment_reference: str = "",
 ) -> None:
-    """The provider's checkout ended ("complete" or "expired"); an open one changes nothing."""
-    if status not in (PaymentAttemptStatus.COMPLETE, PaymentAttemptStatus.EXPIRED):
-        return
-    PaymentAttempt.objects.filter(
-        provider=provider,
-        checkout_id=checkout_id,
-        status__in=(PaymentAttemptStatus.CREATING, PaymentAttemptStatus.OPEN),
-    ).update(status=status, closed_at=now)
+    """The provider's checkout ended ("complete", with the payment it took, or "expired"), or
+    its payment failed after completing ("payment_failed"). An open one changes nothing."""
+    attempts = PaymentAttempt.objects.filter(provider=provider, checkout_id=checkout_id)
+    if status == PaymentAttemptStatus.PAYMENT_FAILED:
+        attempts.update(status=status, closed_at=now)
+    elif status in (PaymentAttemptStatus.COMPLETE, PaymentAttemptStatus.EXPIRED):
+        attempts.filter(status__in=ATTEMPT_LIVE).update(status=status, closed_at=now)
+    if payment_reference:
+        attempts.update(payment_reference=payment_reference)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -688,9 +773,14 @@ class PaymentNotice:
     result: PaymentResult | None = None
     # The checkout's new state ("complete", "expired"), for its attempt.
     checkout_status: str = ""
-    # A refund made at the provider: the payment it is about and the yen refunded.
+    # A refund's new state at the provider: the payment it is about, the yen refunded so
+    # far, the refund's id when the event names it, its state (a RefundStatus) and why it
+    # failed.
     refunded_reference: str = ""
     amount: int | None = None
+    refund_id: str = ""
+    refund_status: str = ""
+    refund_error: str = ""
     # Why the notice is not applied (not one of ours, a type kaika does not handle).
     ignored: str = ""
 
@@ -735,6 +825,7 @@ def _notice_apply(notice: PaymentNotice, now) -> tuple[str, str, Order | None]:
         return PaymentEventOutcome.IGNORED, notice.ignored, order
     outcome = PaymentEventOutcome.RECORDED
     note = ""
+    checkout_status = notice.checkout_status
     if notice.result is not None:
         try:
             order = payment_record(result=notice.result, now=now)
@@ -742,22 +833,202 @@ def _notice_apply(notice: PaymentNotice, now) -> tuple[str, str, Order | None]:
             outcome, note = PaymentEventOutcome.REJECTED, error.code
         else:
             outcome = _OUTCOMES[order.recorded_as]
+        if not notice.result.succeeded:
+            checkout_status = PaymentAttemptStatus.PAYMENT_FAILED
     elif notice.refunded_reference:
-        # Recorded for staff; the order itself changes only through a refund made in kaika.
-        reference = notice.refunded_reference
-        order = Order.objects.filter(
-            Q(payment_reference=reference) | Q(late_payment_reference__contains=reference)
-        ).first()
-        logger.warning("refund at the provider for payment %s", reference)
-    if notice.checkout_status:
+        refund = refund_update(
+            provider=notice.provider,
+            reference=notice.refunded_reference,
+            status=notice.refund_status,
+            amount=notice.amount,
+            refund_id=notice.refund_id,
+            error=notice.refund_error,
+            now=now,
+        )
+        if refund is not None:
+            outcome, order = PaymentEventOutcome.REFUND, refund.order
+    if checkout_status:
         # After the order's lock (payment_record): the lock order is order, then attempt.
         payment_attempt_closed(
             provider=notice.provider,
             checkout_id=notice.object_id,
-            status=notice.checkout_status,
+            status=checkout_status,
             now=now,
+            payment_reference=notice.result.reference if notice.result else "",
         )
     return outcome, note, order
+
+
+# --- Refunds ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RefundAnswer:
+    """What the provider said to a refund request, in kaika's terms: a RefundStatus (OWED
+    when it could not be asked: the same request is sent again later), its refund id, and
+    the error or failure code."""
+
+    status: str
+    refund_id: str = ""
+    error: str = ""
+
+
+def refund_owe(
+    *,
+    order: Order | None,
+    provider: str,
+    reference: str,
+    amount: int,
+    reason: str,
+    now: datetime.datetime,
+    staff: User | None = None,
+    note: str = "",
+) -> Refund:
+    """A payment to give back, sent to its provider after commit (purchases.tasks). Once
+    per payment: asked again, it is the refund already owed or made."""
+    refund, created = Refund.objects.get_or_create(
+        provider=provider,
+        payment_reference=reference,
+        defaults={
+            "order": order,
+            "amount": amount,
+            "reason": reason,
+            "idempotency_key": str(uuid.uuid4()),
+            "created_at": now,
+            "requested_by": staff,
+            "note": note,
+        },
+    )
+    if created:
+        transaction.on_commit(lambda: tasks.refund_send.enqueue(refund_id=refund.pk))
+    return refund
+
+
+def refund_answered(*, refund: Refund, answer: RefundAnswer, now: datetime.datetime) -> Refund:
+    """Record the provider's answer to a refund request. A refund already settled (by an
+    event that came first, or by hand) keeps its state."""
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update(of=("self",)).select_related("order").get(pk=refund.pk)
+        )
+        refund.requested_at = refund.requested_at or now
+        refund.error = answer.error[:100]
+        refund.provider_refund_id = refund.provider_refund_id or answer.refund_id
+        fields = ["requested_at", "error", "provider_refund_id"]
+        if refund.status in (RefundStatus.OWED, RefundStatus.IN_PROGRESS):
+            _refund_move(refund, answer.status, now)
+            fields += ["status", "completed_at"]
+        refund.save(update_fields=fields)
+    return refund
+
+
+def refund_update(
+    *,
+    provider: str,
+    reference: str,
+    status: str,
+    amount: int | None,
+    refund_id: str,
+    error: str,
+    now: datetime.datetime,
+) -> Refund | None:
+    """A refund's state from the provider's notice (or a reconciliation). A refund kaika did
+    not ask for (made in the provider's dashboard) is recorded, and staff told: its order
+    keeps its tickets until staff cancel it in kaika."""
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update()
+            .filter(provider=provider, payment_reference=reference)
+            .first()
+        )
+        if refund is None:
+            if status != RefundStatus.DONE:
+                return None
+            order = Order.objects.filter(
+                payment_provider=provider, payment_reference=reference
+            ).first()
+            refund = Refund.objects.create(
+                order=order,
+                provider=provider,
+                payment_reference=reference,
+                amount=amount or (order.amount if order else 0),
+                reason=RefundReason.PROVIDER,
+                status=RefundStatus.DONE,
+                idempotency_key=str(uuid.uuid4()),
+                provider_refund_id=refund_id,
+                created_at=now,
+                completed_at=now,
+            )
+            logger.warning("refund at the provider for payment %s", reference)
+            _tell_staff(refund, "outside")
+            return refund
+        if refund.recorded_by_hand or refund.status == status:
+            return refund
+        refund.provider_refund_id = refund.provider_refund_id or refund_id
+        if status == RefundStatus.FAILED:
+            refund.error = error[:100]
+        _refund_move(refund, status, now)
+        refund.save(update_fields=["provider_refund_id", "error", "status", "completed_at"])
+    return refund
+
+
+def _refund_move(refund: Refund, status: str, now) -> None:
+    if status == RefundStatus.FAILED and refund.status != RefundStatus.FAILED:
+        logger.error("refund of payment %s failed: %s", refund.payment_reference, refund.error)
+        _tell_staff(refund, "failed")
+    refund.status = status
+    refund.completed_at = now if status == RefundStatus.DONE else None
+
+
+def refund_retry(*, refund: Refund, staff: User, now: datetime.datetime) -> Refund:
+    """Staff ask the provider again for a failed refund: a new request (new key), since the
+    failed one moved no money."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status != RefundStatus.FAILED:
+            raise PurchaseError("refund_not_failed")
+        refund.status = RefundStatus.OWED
+        refund.idempotency_key = str(uuid.uuid4())
+        refund.provider_refund_id = ""
+        refund.requested_by = staff
+        refund.note = f"{refund.note}\n{now:%Y-%m-%d %H:%M} {staff.email}: retry".strip()
+        refund.save()
+        transaction.on_commit(lambda: tasks.refund_send.enqueue(refund_id=refund.pk))
+    return refund
+
+
+def refund_record_by_hand(
+    *, refund: Refund, staff: User, reason: str, now: datetime.datetime
+) -> Refund:
+    """Staff returned the money another way (a bank transfer) after the provider failed."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status != RefundStatus.FAILED:
+            raise PurchaseError("refund_not_failed")
+        refund.status = RefundStatus.DONE
+        refund.recorded_by_hand = True
+        refund.completed_at = now
+        refund.requested_by = staff
+        refund.note = f"{refund.note}\n{now:%Y-%m-%d %H:%M} {staff.email}: {reason}".strip()
+        refund.save()
+    return refund
+
+
+def _tell_staff(refund: Refund, kind: str) -> None:
+    """A refund that needs a person: it failed at the provider, or was made outside kaika."""
+    recipients = staff_recipients()
+    if not recipients:
+        return
+    with translation.override("ja"):
+        context = {
+            "refund": refund,
+            "kind": kind,
+            "admin_url": settings.KAIKA_SITE_URL
+            + reverse("admin:purchases_refund_change", args=[refund.pk]),
+        }
+        subject = render_to_string("purchases/email/refund_staff_subject.txt", context).strip()
+        body = render_to_string("purchases/email/refund_staff_body.txt", context)
+    send_email_on_commit(EmailMessage(subject=subject, body=body, to=recipients))
 
 
 # --- Tickets at the till -------------------------------------------------------------------

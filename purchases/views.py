@@ -29,6 +29,7 @@ from purchases.services import (
     order_check,
     order_create,
     order_terms,
+    payment_check,
     payment_notice_record,
     payment_record,
     reservation_minutes,
@@ -123,17 +124,14 @@ def own_order(request, order_code: str) -> Order:
 @require_safe
 def order_pay(request, order_code: str):
     order = own_order(request, order_code)
-    now = timezone.now()
-    if not order.is_payable_at(now):
-        messages.info(request, _("この申込は、いまはお支払いできません。"))
-        return redirect(order)
     try:
         url = get_gateway().checkout_url(
-            order=order, site_url=request.build_absolute_uri("/").rstrip("/"), now=now
+            order=order, site_url=request.build_absolute_uri("/").rstrip("/"), now=timezone.now()
         )
     except PurchaseError as exc:
-        # The provider could not be reached: the order is still held, and payable again.
-        messages.error(request, exc.message)
+        # Paid, being confirmed, no longer payable, or the provider could not be reached (the
+        # order is still held, and payable again): the order page says which.
+        messages.warning(request, exc.message)
         return redirect(order)
     return redirect(url)
 
@@ -221,6 +219,13 @@ def order_list(request):
 @require_safe
 def order_detail(request, order_code: str):
     order = own_order(request, order_code)
+    now = timezone.now()
+    try:
+        payment_check(order=order, now=now)
+    except PurchaseError as exc:
+        payable, unpayable_because = False, exc.code
+    else:
+        payable, unpayable_because = True, ""
     exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(
         request,
@@ -228,7 +233,9 @@ def order_detail(request, order_code: str):
         {
             "order": order,
             "tickets": order.tickets.all(),
-            "payable": order.is_payable_at(timezone.now()),
+            "payable": payable,
+            "confirming": unpayable_because == "payment_in_progress",
+            "refunds": order.refunds.all(),
             "statuses": OrderStatus,
         },
     )

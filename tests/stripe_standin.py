@@ -14,6 +14,7 @@ API_VERSION below, the one the pinned `stripe` package sends):
   POST /v1/refunds                        create a refund of a payment (payment_intent or
                                           charge), whole or in part; idempotent by key
   GET  /v1/refunds/{id}                   retrieve
+  GET  /v1/events                         list (type or types, created), newest first, paged
 
 and each session's hosted payment page (its `url`, /c/pay/{id}), with Stripe's test cards:
 
@@ -65,7 +66,7 @@ import urllib.request
 
 from stripe._api_version import _ApiVersion
 from stripe._request_options import RequestOptions
-from stripe.params import RefundCreateParams
+from stripe.params import EventListParams, RefundCreateParams
 from stripe.params.checkout import SessionCreateParams, SessionListParams
 
 API_VERSION = _ApiVersion.CURRENT
@@ -81,6 +82,7 @@ _OPTIONS = set(RequestOptions.__annotations__)
 SESSION_PARAMETERS = set(SessionCreateParams.__annotations__) - _OPTIONS
 SESSION_LIST_PARAMETERS = set(SessionListParams.__annotations__) - _OPTIONS
 REFUND_PARAMETERS = set(RefundCreateParams.__annotations__) - _OPTIONS
+EVENT_LIST_PARAMETERS = set(EventListParams.__annotations__) - _OPTIONS
 REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
 SESSION_STATUSES = {"open", "complete", "expired"}
 PAYMENT_METHOD_TYPES = {"card", "konbini", "link", "paypay"}
@@ -477,6 +479,8 @@ class StripeStandIn:
             return self._session_list(params)
         if path == "/v1/refunds" and method == "POST":
             return self._refund_create(params)[0]
+        if path == "/v1/events" and method == "GET":
+            return self._event_list(params)
         match = re.fullmatch(r"/v1/refunds/(\w+)", path)
         if match is not None and method == "GET":
             with self.lock:
@@ -593,6 +597,55 @@ class StripeStandIn:
             intent_data = params.get("payment_intent_data") or {}
             self.payment_intent_metadata[session_id] = intent_data.get("metadata") or {}
         return copy.deepcopy(session)
+
+    def _event_list(self, params: dict) -> dict:
+        """Stripe's "List all events" (it keeps 30 days): newest first, `type` or `types[]`,
+        `created[...]`, and the same cursors as every list. Lost events are listed too:
+        only their delivery was lost."""
+        _unknown_parameters(params, EVENT_LIST_PARAMETERS)
+        limit = _integer(params.get("limit", 10), "limit")
+        if not 1 <= limit <= 100:
+            raise _Refusal(400, _error("invalid_request_error", "Invalid limit.", param="limit"))
+        if "type" in params and "types" in params:
+            raise _Refusal(
+                400,
+                _error(
+                    "invalid_request_error",
+                    "You may only specify one of these parameters: type, types.",
+                    code="parameters_exclusive",
+                    param="types",
+                ),
+            )
+        types = params.get("types") or ([params["type"]] if "type" in params else None)
+        created = params.get("created") or {}
+        if not isinstance(created, dict):
+            created = dict.fromkeys(("gte", "lte"), created)
+        _unknown_parameters({f"created[{op}]": v for op, v in created.items()}, _CREATED)
+        bounds = {op: _integer(v, f"created[{op}]") for op, v in created.items()}
+        after, before = params.get("starting_after"), params.get("ending_before")
+        with self.lock:
+            ordered = sorted(reversed(self.events), key=lambda e: e["created"], reverse=True)
+            cursor = after or before
+            if cursor:
+                ids = [e["id"] for e in ordered]
+                if cursor not in ids:
+                    param = "starting_after" if after else "ending_before"
+                    raise _Refusal(400, _missing("event", cursor, param))
+                at = ids.index(cursor)
+                ordered = ordered[at + 1 :] if after else ordered[:at]
+            chosen = [
+                e
+                for e in ordered
+                if (types is None or e["type"] in types)
+                and all(_COMPARE[op](e["created"], v) for op, v in bounds.items())
+            ]
+            page = chosen[-limit:] if before else chosen[:limit]
+            return {
+                "object": "list",
+                "data": copy.deepcopy(page),
+                "has_more": len(chosen) > limit,
+                "url": "/v1/events",
+            }
 
     def _session_list(self, params: dict) -> dict:
         """Newest first. A cursor is a session's place in that order, whether or not it

@@ -122,7 +122,7 @@ BEGIN
     INSERT INTO purchases_order (
         code, supporter_id, project_id, round_id, shop_id, listing_id, units, unit_price,
         amount, tickets_value, status, idempotency_key, created_at, expires_at,
-        payment_reference, late_payment_reference, staff_note
+        payment_reference, payment_provider, staff_note
     ) VALUES (
         p_code, p_supporter, p.id, r.id, s.id, l.id, p_units, l.unit_price,
         v_amount, v_tickets, {order_pending}, p_key, p_now, p_expires, '', '', ''

@@ -114,7 +114,9 @@ def objects(db):
 
     pending = order("walker-pending-order")
     paid = order("walker-paid-order")
-    payment_record(result=PaymentResult(paid.code, "sbx_walker", paid.amount, True, now), now=now)
+    payment_record(
+        result=PaymentResult("sandbox", paid.code, "sbx_walker", paid.amount, True, now), now=now
+    )
     checkout = SandboxGateway().checkout_url(order=pending, site_url="http://testserver", now=now)
     return {
         "user": user,

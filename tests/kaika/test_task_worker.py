@@ -49,7 +49,8 @@ def test_an_order_confirmation_reaches_the_supporter_through_the_worker():
     supporter = make_user()
     order = buy(make_offer(), supporter, units=1, now=DURING)
     payment_record(
-        result=PaymentResult(order.code, "sbx-worker", order.amount, True, DURING), now=DURING
+        result=PaymentResult("sandbox", order.code, "sbx-worker", order.amount, True, DURING),
+        now=DURING,
     )
     assert mail.outbox == []
     call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def paid(offer, supporter, units=2) -> Order:
     order = buy(offer, supporter, units=units)
     payment_record(
-        result=PaymentResult(order.code, f"sbx_{order.pk}", order.amount, True, DURING),
+        result=PaymentResult("sandbox", order.code, f"sbx_{order.pk}", order.amount, True, DURING),
         now=DURING,
     )
     order.refresh_from_db()
@@ -60,7 +60,7 @@ def test_payment_issues_tickets_in_the_denomination_and_fills_the_figures(offer,
 def test_a_remainder_below_the_denomination_becomes_one_smaller_ticket(offer, user):
     listing = offer.limited(unit_price=1300, premium_applies=False, stock_limit=None)
     order = buy(offer, user, listing=listing, units=1)
-    payment_record(result=PaymentResult(order.code, "r", 1300, True, DURING), now=DURING)
+    payment_record(result=PaymentResult("sandbox", order.code, "r", 1300, True, DURING), now=DURING)
     assert [t.face_value for t in order.tickets.all()] == [500, 500, 300]
 
 

@@ -31,7 +31,9 @@ def test_tickets_the_cancel_page_and_the_data_download_are_in_the_exposure_log(u
 
     offer = make_offer()
     paid = buy(offer, user, units=1)
-    payment_record(result=PaymentResult(paid.code, "sbx_x", paid.amount, True, DURING), now=DURING)
+    payment_record(
+        result=PaymentResult("sandbox", paid.code, "sbx_x", paid.amount, True, DURING), now=DURING
+    )
     pending = buy(offer, user, units=1)
     ticket = paid.tickets.first()
     ExposureLog.objects.all().delete()

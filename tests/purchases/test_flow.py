@@ -1,6 +1,7 @@
 """The supporter's way through: shop page -> confirmation -> sandbox card page -> result ->
 email -> tickets, with the double click, the bad inputs and the forged results."""
 
+import datetime
 import re
 
 import pytest
@@ -11,9 +12,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Project
-from purchases.models import Order, OrderStatus, Ticket
+from purchases.models import (
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    Refund,
+    RefundReason,
+    RefundStatus,
+    Ticket,
+)
 from purchases.payments import RESULT_SALT, sandbox_secret
-from purchases.sandbox import CARD_DECLINED, CARD_TIMES_OUT
+from purchases.sandbox import CARD_DECLINED, CARD_SUCCEEDS, CARD_TIMES_OUT
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round
 from tests.purchases.helpers import confirm_url, form_fields, order_via_confirmation
@@ -77,29 +86,115 @@ def test_a_double_clicked_confirmation_creates_one_order(user_client, user, live
     assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 2000
 
 
-def test_a_declined_card_fails_the_order_releases_it_and_says_so_by_email(
+def test_a_declined_card_keeps_the_order_and_another_card_pays_it(
     user_client, user, live_offer, mailoutbox, django_capture_on_commit_callbacks
 ):
+    """As on Stripe's page: the decline is said on the card page, which stays open for
+    another card; the reservation holds, and the order is paid once."""
     order_via_confirmation(user_client, live_offer)
     order = Order.objects.get(supporter=user)
+    declined = pay(user_client, order, CARD_DECLINED)
+    html = declined.content.decode()
+    assert declined.status_code == 200 and "別のカードでお試しください" in html
+    assert f'value="{CARD_DECLINED}"' not in html  # never echoed into the form
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 2000
+    # Back to the order page, "pay" again: the same open checkout, another card.
     with django_capture_on_commit_callbacks(execute=True):
-        back = pay(user_client, order, CARD_DECLINED)
+        back = pay(user_client, order, CARD_SUCCEEDS)
         user_client.get(back.url)
     order.refresh_from_db()
-    assert order.status == OrderStatus.FAILED and not order.tickets.exists()
-    assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 0
-    assert "決済できませんでした" in mailoutbox[0].subject
+    assert order.status == OrderStatus.PAID and order.tickets.count() == 6
+    assert PaymentAttempt.objects.filter(order=order).count() == 1
+    assert [m.subject for m in mailoutbox] == [f"[kaika] ご支援ありがとうございます ({order.code})"]
 
 
-def test_a_timed_out_payment_leaves_the_order_pending_until_it_expires(
+def test_a_timed_out_payment_leaves_the_order_pending_and_leads_back_to_it(
     user_client, user, live_offer
 ):
     order_via_confirmation(user_client, live_offer)
     order = Order.objects.get(supporter=user)
     response = pay(user_client, order, CARD_TIMES_OUT)
     assert response.status_code == 504
+    html = response.content.decode()
+    assert f'href="http://testserver{order.get_absolute_url()}"' in html
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING
+    assert "お支払いへ進む" in user_client.get(order.get_absolute_url()).content.decode()
+
+
+def test_a_paid_order_never_shows_a_card_page_again(
+    user_client, user, live_offer, django_capture_on_commit_callbacks
+):
+    """Back to the card page after paying, a reload of it, a second tab, an old pay link:
+    the sandbox's completed checkout takes no second payment, and the order page says why."""
+    order_via_confirmation(user_client, live_offer)
+    order = Order.objects.get(supporter=user)
+    to_card = user_client.get(reverse("purchases:order_pay", kwargs={"order_code": order.code}))
+    second_tab = Client()
+    second_tab.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = user_client.post(
+            to_card.url, {"card_number": CARD_SUCCEEDS, "expiry": "12/30", "cvc": "123"}
+        )
+        user_client.get(done.url)
+    for browser in (user_client, second_tab):
+        back = browser.get(to_card.url)  # the Back button
+        assert back.status_code == 200 and "お支払いは完了しています" in back.content.decode()
+        again = browser.post(
+            to_card.url, {"card_number": CARD_SUCCEEDS, "expiry": "12/30", "cvc": "123"}
+        )
+        assert again.status_code == 200 and "二度行うことはできません" in again.content.decode()
+        old_link = browser.get(
+            reverse("purchases:order_pay", kwargs={"order_code": order.code}), follow=True
+        )
+        html = old_link.content.decode()
+        assert old_link.redirect_chain[-1][0] == order.get_absolute_url()
+        assert "お支払い済みです" in html and "お支払いへ進む" not in html
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID and order.tickets.count() == 6
+    assert not Refund.objects.exists()
+
+
+def test_two_tabs_pressing_pay_get_the_same_checkout(user_client, user, live_offer):
+    order_via_confirmation(user_client, live_offer)
+    order = Order.objects.get(supporter=user)
+    url = reverse("purchases:order_pay", kwargs={"order_code": order.code})
+    assert user_client.get(url).url == user_client.get(url).url
+    assert PaymentAttempt.objects.filter(order=order).count() == 1
+
+
+def test_a_checkout_being_created_in_another_tab_is_not_doubled(user_client, user, live_offer):
+    order_via_confirmation(user_client, live_offer)
+    order = Order.objects.get(supporter=user)
+    PaymentAttempt.objects.create(
+        order=order, provider="sandbox", idempotency_key="in-flight", created_at=timezone.now()
+    )
+    url = reverse("purchases:order_pay", kwargs={"order_code": order.code})
+    response = user_client.get(url, follow=True)
+    assert "別の画面でお支払いの準備をしています" in response.content.decode()
+    assert PaymentAttempt.objects.filter(order=order).count() == 1
+    # One that never finished (its process died) is given up after two minutes.
+    PaymentAttempt.objects.filter(order=order).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=3)
+    )
+    assert "/sandbox-pay/" in user_client.get(url).url
+    assert PaymentAttempt.objects.get(idempotency_key="in-flight").error == "abandoned"
+
+
+def test_a_card_page_ends_with_the_reservation(user_client, user, live_offer):
+    order_via_confirmation(user_client, live_offer)
+    order = Order.objects.get(supporter=user)
+    to_card = user_client.get(reverse("purchases:order_pay", kwargs={"order_code": order.code}))
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now())
+    PaymentAttempt.objects.filter(order=order).update(expires_at=timezone.now())
+    ended = user_client.post(
+        to_card.url, {"card_number": CARD_SUCCEEDS, "expiry": "12/30", "cvc": "123"}
+    )
+    assert ended.status_code == 410 and "この画面ではお支払いできません" in ended.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING and not order.tickets.exists()
 
 
 def test_a_card_number_that_is_not_a_test_card_is_refused_and_not_echoed(
@@ -186,7 +281,12 @@ def test_a_second_payment_of_a_paid_order_is_kept_for_a_refund_and_the_order_sta
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and order.payment_reference == "sbx_first"
     assert order.tickets.count() == 6
-    assert order.late_payment_reference.split() == ["sbx_second", "sbx_third"]
+    refunds = order.refunds.order_by("pk")
+    assert [(r.payment_reference, r.reason, r.status) for r in refunds] == [
+        ("sbx_second", RefundReason.DUPLICATE, RefundStatus.DONE),
+        ("sbx_third", RefundReason.DUPLICATE, RefundStatus.DONE),
+    ]
+    assert all(r.provider_refund_id.startswith("sbx_re_") for r in refunds)
     assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == order.amount
     assert [m.subject for m in mailoutbox] == [
         f"[kaika] ご支援ありがとうございます ({order.code})",
@@ -197,6 +297,7 @@ def test_a_second_payment_of_a_paid_order_is_kept_for_a_refund_and_the_order_sta
     assert "成立していません" not in mailoutbox[1].body
     page = user_client.get(order.get_absolute_url()).content.decode()
     assert "ご支援ありがとうございます" in page and "重複した分の金額は返金いたします" in page
+    assert "2,000円を" in page and "に返金しました" in page
     assert "無効のままです" not in page
 
 
@@ -219,7 +320,8 @@ def test_a_late_success_never_revives_an_expired_order(user_client, user, live_o
     deliver(user_client, result_for(order, at=order.expires_at))
     order.refresh_from_db()
     assert order.status == OrderStatus.EXPIRED and not order.tickets.exists()
-    assert order.late_payment_reference == "sbx_test"
+    refund = order.refunds.get()
+    assert (refund.payment_reference, refund.reason) == ("sbx_test", RefundReason.LATE)
     assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 0
 
 
@@ -229,7 +331,7 @@ def test_a_success_after_the_deadline_is_not_accepted_even_before_the_cron(
     order = pending_order(user_client, user, live_offer)
     deliver(user_client, result_for(order, at=order.expires_at))
     order.refresh_from_db()
-    assert order.status == OrderStatus.EXPIRED and order.late_payment_reference
+    assert order.status == OrderStatus.EXPIRED and order.refunds.get().reason == RefundReason.LATE
     assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 0
 
 

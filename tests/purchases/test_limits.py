@@ -330,7 +330,7 @@ def test_a_reservation_commits_without_waiting_for_the_disk_and_a_payment_waits(
     order = services._order_create_in_python(
         user, offer.standard.pk, offer.round.pk, 1, "to-be-paid-0001", DURING
     )
-    result = PaymentResult(order.code, "sbx_1", order.amount, True, DURING)
+    result = PaymentResult("sandbox", order.code, "sbx_1", order.amount, True, DURING)
     assert synchronous_commit_after(lambda: payment_record(result=result, now=DURING)) == "on"
     assert synchronous_commit_after(lambda: buy(offer, make_user())) == "off"
     settings.KAIKA_ORDER_ASYNC_COMMIT = False

@@ -169,7 +169,8 @@ def paid_ticket():
     person = supporters(1)[0]
     order = buy_at(offer, person, offer.standard, 1, "ticket-race")
     payment_record(
-        result=PaymentResult(order.code, "sbx_race", order.amount, True, DURING), now=DURING
+        result=PaymentResult("sandbox", order.code, "sbx_race", order.amount, True, DURING),
+        now=DURING,
     )
     ticket = Ticket.objects.filter(order=order).first()
     at_till = datetime.datetime.combine(

@@ -23,6 +23,9 @@ from purchases.models import (
     PaymentAttemptStatus,
     PaymentEvent,
     PaymentEventOutcome,
+    Refund,
+    RefundReason,
+    RefundStatus,
 )
 from purchases.payments import StripeGateway
 from purchases.services import order_create, orders_expire
@@ -91,7 +94,7 @@ def test_a_supporter_pays_on_stripe_and_gets_tickets_once_the_webhook_lands(
     status_url = reverse("purchases:order_payment_status", kwargs={"order_code": order.code})
     assert params["success_url"] == f"http://testserver{status_url}"
     assert params["cancel_url"] == f"http://testserver{order.get_absolute_url()}"
-    assert params["metadata"] == {"order_code": order.code}
+    assert params["metadata"] == {"order_code": order.code, "kaika_site": "127.0.0.1:8000"}
     assert "お支払い期限は" in params["custom_text"]["submit"]["message"]
 
     status, location = stripe_standin.pay(session["id"])
@@ -245,16 +248,29 @@ def test_a_payment_completed_after_the_reservation_expired_is_kept_for_a_refund(
     order.refresh_from_db()
     reference = stripe_standin.sessions[session["id"]]["payment_intent"]
     assert order.status == OrderStatus.EXPIRED and not order.tickets.exists()
-    assert order.late_payment_reference == reference
+    # Refunded through Stripe's API at once, with the refund's own idempotency key.
+    refund = order.refunds.get()
+    assert (refund.payment_reference, refund.reason, refund.status) == (
+        reference,
+        RefundReason.LATE,
+        RefundStatus.DONE,
+    )
+    (asked,) = [r for r in stripe_standin.requests if r["path"] == "/v1/refunds"]
+    assert asked["key"] == refund.idempotency_key and asked["params"]["amount"] == "2000"
+    assert stripe_standin.refunds[refund.provider_refund_id]["payment_intent"] == reference
     assert PaymentEvent.objects.get().outcome == PaymentEventOutcome.REFUND_OWED
     assert [m.subject for m in mailoutbox] == [f"[kaika] 期限後のお支払いについて ({order.code})"]
     # The return page does not say "confirming" for ever: it leads to the order, which says
-    # the money will be returned.
+    # the money was returned.
     page = user_client.get(
         reverse("purchases:order_payment_status", kwargs={"order_code": order.code}),
         follow=True,
-    )
-    assert "お支払いいただいた金額は返金いたします" in page.content.decode()
+    ).content.decode()
+    assert "お支払いいただいた金額は返金いたします" in page and "2,000円を" in page
+    # Stripe's own notices of that refund change nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_standin.deliver(Client())
+    assert Refund.objects.get().status == RefundStatus.DONE and len(stripe_standin.refunds) == 1
 
 
 def test_a_payment_after_the_deadline_is_late_even_before_the_cron(
@@ -266,19 +282,27 @@ def test_a_payment_after_the_deadline_is_late_even_before_the_cron(
     stripe_standin.pay(session["id"])
     stripe_standin.deliver(Client())
     order.refresh_from_db()
-    assert order.status == OrderStatus.EXPIRED and order.late_payment_reference
+    assert order.status == OrderStatus.EXPIRED and order.refunds.get().reason == RefundReason.LATE
 
 
-def test_two_sessions_of_one_order_both_paid_keep_the_second_for_a_refund(
-    user_client, user, live_offer, stripe_standin, django_capture_on_commit_callbacks
-):
-    """Two tabs: "pay" pressed in each, both sessions paid."""
+def test_two_tabs_pressing_pay_get_one_session(user_client, user, live_offer, stripe_standin):
     order = pending_order(user, live_offer)
     first = start_payment(user_client, order, stripe_standin)
+    second = user_client.get(reverse("purchases:order_pay", kwargs={"order_code": order.code}))
+    assert second.url == first["url"] and len(stripe_standin.sessions) == 1
+    assert PaymentAttempt.objects.filter(order=order).count() == 1
+
+
+def test_two_sessions_of_one_order_both_paid_refund_the_second_automatically(
+    user_client, user, live_offer, stripe_standin, django_capture_on_commit_callbacks
+):
+    """kaika opens one session at a time, but a second can exist (one it lost track of):
+    both paid, the order keeps the first and the second is refunded through Stripe."""
+    order = pending_order(user, live_offer)
+    first = start_payment(user_client, order, stripe_standin)
+    PaymentAttempt.objects.filter(order=order).update(status=PaymentAttemptStatus.EXPIRED)
     second = start_payment(user_client, order, stripe_standin)
     assert first["id"] != second["id"]
-    attempts = PaymentAttempt.objects.filter(order=order)
-    assert len({a.idempotency_key for a in attempts}) == 2
     stripe_standin.pay(first["id"])
     stripe_standin.pay(second["id"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -286,9 +310,20 @@ def test_two_sessions_of_one_order_both_paid_keep_the_second_for_a_refund(
     order.refresh_from_db()
     references = [stripe_standin.sessions[s["id"]]["payment_intent"] for s in (first, second)]
     assert order.status == OrderStatus.PAID and order.payment_reference == references[0]
-    assert order.late_payment_reference == references[1]
     assert order.tickets.count() == 6
-    outcomes = list(PaymentEvent.objects.order_by("pk").values_list("outcome", flat=True))
+    refund = order.refunds.get()
+    assert (refund.payment_reference, refund.reason, refund.status) == (
+        references[1],
+        RefundReason.DUPLICATE,
+        RefundStatus.DONE,
+    )
+    assert stripe_standin.payment_intents[references[1]]["amount_refunded"] == 2000
+    assert stripe_standin.payment_intents[references[0]]["amount_refunded"] == 0
+    outcomes = list(
+        PaymentEvent.objects.filter(type="checkout.session.completed")
+        .order_by("pk")
+        .values_list("outcome", flat=True)
+    )
     assert outcomes == [PaymentEventOutcome.PAID, PaymentEventOutcome.REFUND_OWED]
 
 
@@ -316,30 +351,68 @@ def test_events_out_of_order_issue_tickets_once_and_never_undo_a_payment(
     }
 
 
-def test_a_delayed_payment_that_fails_releases_the_order(
-    user_client, user, live_offer, stripe_standin
+def test_a_delayed_payment_that_fails_keeps_the_order_for_another_payment(
+    user_client, user, live_offer, stripe_standin, mailoutbox, django_capture_on_commit_callbacks
 ):
     order = pending_order(user, live_offer)
     session = start_payment(user_client, order, stripe_standin)
     stripe_standin.complete_unpaid(session["id"])
+    stripe_standin.deliver(Client())
+    # Completed, the money still to come: no second checkout meanwhile.
+    page = user_client.get(order.get_absolute_url()).content.decode()
+    assert "お支払いを確認しています" in page and "お支払いへ進む" not in page
+    pay_url = reverse("purchases:order_pay", kwargs={"order_code": order.code})
+    assert "確認が済むまで" in user_client.get(pay_url, follow=True).content.decode()
     stripe_standin.settle(session["id"], succeeded=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_standin.deliver(Client())
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 2000
+    assert PaymentAttempt.objects.get().status == PaymentAttemptStatus.PAYMENT_FAILED
+    assert "別のカードでお支払いください" in mailoutbox[-1].body
+    # A new session for the same order, paid with another card.
+    again = start_payment(user_client, order, stripe_standin)
+    assert again["id"] != session["id"]
+    stripe_standin.pay(again["id"])
     stripe_standin.deliver(Client())
     order.refresh_from_db()
-    assert order.status == OrderStatus.FAILED
-    assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 0
+    assert order.status == OrderStatus.PAID and order.tickets.count() == 6
 
 
-def test_a_refund_made_in_stripe_is_recorded_for_staff(
-    user_client, user, live_offer, stripe_standin
+def test_a_refund_made_in_stripes_dashboard_is_recorded_and_staff_told(
+    user_client,
+    user,
+    live_offer,
+    stripe_standin,
+    staff_user,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
 ):
     order = pending_order(user, live_offer)
     session = paid(user_client, order, stripe_standin)
-    stripe_standin.refund(session["id"], amount=1000)
     stripe_standin.deliver(Client())
+    mailoutbox.clear()
+    stripe_standin.refund(session["id"], amount=1000)
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_standin.deliver(Client())
     event = PaymentEvent.objects.get(type="charge.refunded")
-    assert (event.order, event.amount, event.outcome) == (order, 1000, PaymentEventOutcome.RECORDED)
+    assert (event.order, event.amount, event.outcome) == (order, 1000, PaymentEventOutcome.REFUND)
+    refund = Refund.objects.get()
+    assert (refund.reason, refund.status, refund.amount) == (
+        RefundReason.PROVIDER,
+        RefundStatus.DONE,
+        1000,
+    )
     order.refresh_from_db()
-    assert order.status == OrderStatus.PAID  # refunds made in kaika change the order (later)
+    assert order.status == OrderStatus.PAID  # staff decide in kaika whether to cancel it
+    assert [(m.subject, m.to) for m in mailoutbox] == [
+        (
+            f"[kaika] 決済代行の管理画面で返金されました ({order.payment_reference})",
+            [staff_user.email],
+        )
+    ]
+    assert "チケットも有効です" in mailoutbox[0].body
 
 
 def test_events_that_are_not_kaikas_are_stored_and_ignored(
