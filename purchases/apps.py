@@ -9,7 +9,10 @@ class PurchasesConfig(AppConfig):
         from purchases import (
             checks,  # noqa: F401 (registers the deploy checks)
             reserve,  # noqa: F401 (registers the database check)
+            services,
+            tasks,
         )
         from purchases import data_rights as part
 
         data_rights.register(self.label, export=part.export)
+        services.refund_dispatch = tasks.refund_send.enqueue

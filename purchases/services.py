@@ -37,7 +37,6 @@ from django.utils.translation import gettext_lazy as _
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit, staff_recipients
 from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
-from purchases import tasks
 from purchases.models import (
     ATTEMPT_LIVE,
     Order,
@@ -862,6 +861,15 @@ def _notice_apply(notice: PaymentNotice, now) -> tuple[str, str, Order | None]:
 # --- Refunds ---------------------------------------------------------------------------------
 
 
+def _refund_dispatch_unset(*, refund_id: int) -> None:
+    raise RuntimeError("purchases.apps sets the refund dispatch at startup")
+
+
+# Sends an owed refund after commit: purchases.apps sets the task of purchases.tasks, which
+# goes through the gateways (purchases.payments), and they import this module.
+refund_dispatch = _refund_dispatch_unset
+
+
 @dataclasses.dataclass(frozen=True)
 class RefundAnswer:
     """What the provider said to a refund request, in kaika's terms: a RefundStatus (OWED
@@ -900,7 +908,7 @@ def refund_owe(
         },
     )
     if created:
-        transaction.on_commit(lambda: tasks.refund_send.enqueue(refund_id=refund.pk))
+        transaction.on_commit(lambda: refund_dispatch(refund_id=refund.pk))
     return refund
 
 
@@ -993,7 +1001,7 @@ def refund_retry(*, refund: Refund, staff: User, now: datetime.datetime) -> Refu
         refund.requested_by = staff
         refund.note = f"{refund.note}\n{now:%Y-%m-%d %H:%M} {staff.email}: retry".strip()
         refund.save()
-        transaction.on_commit(lambda: tasks.refund_send.enqueue(refund_id=refund.pk))
+        transaction.on_commit(lambda: refund_dispatch(refund_id=refund.pk))
     return refund
 
 

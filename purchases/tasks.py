@@ -4,10 +4,10 @@ outside the request or the webhook that owed it, so a slow provider holds up no 
 from django.tasks import task
 from django.utils import timezone
 
+from purchases import payments
+
 
 @task()
 def refund_send(*, refund_id: int) -> None:
-    # Imported here: purchases.payments imports the services, which enqueue this task.
-    from purchases.payments import refund_send as send
-
-    send(refund_id=refund_id, now=timezone.now())
+    # purchases.apps hands `refund_send.enqueue` to the services that owe refunds.
+    payments.refund_send(refund_id=refund_id, now=timezone.now())
