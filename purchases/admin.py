@@ -232,7 +232,7 @@ class RefundAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
         "order",
-        "amount",
+        "amount_yen",
         "reason",
         "status",
         "error",
@@ -252,6 +252,10 @@ class RefundAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("返金額(円)"), ordering="amount")
+    def amount_yen(self, refund):
+        return f"{refund.amount:,}"
 
     @admin.action(
         description=_("選択した失敗した返金を、決済代行にもう一度依頼する"), permissions=["change"]
