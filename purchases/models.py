@@ -344,7 +344,7 @@ class Redemption(models.Model):
     used_at = models.DateTimeField(_("利用日時"))
     # From the till's confirmation, one per entry screen shown: the same confirmation sent
     # twice finds this use instead of taking the amount again.
-    idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    idempotency_key = models.CharField(_("二重送信防止キー"), max_length=64, blank=True, default="")
 
     objects = RedemptionQuerySet.as_manager()
 

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('amount', models.PositiveIntegerField(verbose_name='利用額(円)')),
                 ('balance_after', models.PositiveIntegerField(verbose_name='利用後の残額(円)')),
                 ('used_at', models.DateTimeField(verbose_name='利用日時')),
-                ('idempotency_key', models.CharField(blank=True, default='', max_length=64)),
+                ('idempotency_key', models.CharField(blank=True, default='', max_length=64, verbose_name='二重送信防止キー')),
                 ('operator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='受付者')),
                 ('shop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='projects.shop', verbose_name='お店')),
             ],

@@ -172,3 +172,26 @@ def test_another_shop_s_operator_is_refused_the_wallet_at_their_own_till(offer, 
     page = client.post(url, {"code": wallet.code, "amount": "100", "action": "confirm"})
     assert "このチケットは、このお店では使えません。" in page.content.decode()
     assert not Redemption.objects.exists()
+
+
+def test_staff_find_a_wallet_by_its_code_in_admin_and_its_uses_with_their_tickets(
+    offer, user, staff_client
+):
+    wallet = paid_wallet(offer, user)
+    redemption = wallet_redeem(
+        shop=offer.shop,
+        code=wallet.code,
+        amount=700,
+        operator=None,
+        now=datetime.datetime.combine(
+            offer.round.usage_starts_on, datetime.time(12), DURING.tzinfo
+        ),
+    )
+    found = staff_client.get(reverse("admin:purchases_wallet_changelist"), {"q": wallet.code})
+    assert found.status_code == 200 and user.email in found.content.decode()
+    page = staff_client.get(reverse("admin:purchases_redemption_change", args=[redemption.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "二重送信防止キー" in html
+    tickets = Ticket.objects.filter(uses__redemption=redemption)
+    assert len(tickets) == 2 and all(t.code in html for t in tickets)
+    assert staff_client.get(reverse("admin:purchases_wallet_add")).status_code == 403
