@@ -44,4 +44,9 @@ urlpatterns = [
     path("mypage/tickets/", views.ticket_list, name="ticket_list"),
     path("mypage/tickets/<ticket_code:ticket_code>/", views.ticket_detail, name="ticket_detail"),
     path("shops/manage/<int:shop_id>/redeem/", views.manage_redeem, name="manage_redeem"),
+    path(
+        "shops/manage/<int:shop_id>/redeem/log/",
+        views.manage_redeem_log,
+        name="manage_redeem_log",
+    ),
 ]
