@@ -21,6 +21,7 @@ PUBLIC_URL_NAMES = {
     "projects:faq",
     "projects:terms",
     "projects:privacy",
+    "projects:legal",
 }
 
 
