@@ -36,6 +36,7 @@ urlpatterns = [
         views.order_payment_status,
         name="order_payment_status",
     ),
+    path("mypage/orders/<order_code:order_code>/receipt/", views.order_receipt, name="receipt"),
     path(
         "mypage/orders/<order_code:order_code>/cancel/",
         views.order_cancel_view,

@@ -5,6 +5,7 @@ is found only through its owner (another supporter's code is a 404, as is a made
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -248,6 +249,33 @@ def order_detail(request, order_code: str):
             "confirming": unpayable_because == "payment_in_progress",
             "refunds": order.refunds.all(),
             "statuses": OrderStatus,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_safe
+def order_receipt(request, order_code: str):
+    """The receipt (領収書) of a paid order, to print or save as PDF.
+
+    Issued by the office, which receives the money (the shop is paid later by the office), so
+    the office's invoice registration number and never a shop's. The same document at every
+    view (number = order code, date = payment date, amount): a reprint is that receipt again,
+    so it is not marked 再発行, and viewing it writes nothing. An order not paid, or refunded,
+    has none: the page says why."""
+    order = own_order(request, order_code)
+    # It names the supporter: logged for the incident report like the order page.
+    exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
+    return render(
+        request,
+        "purchases/receipt.html",
+        {
+            "order": order,
+            "issued": order.status == OrderStatus.PAID,
+            "refunded": order.status == OrderStatus.REFUNDED,
+            "addressee": request.user.full_name,
+            "invoice_registration_number": settings.KAIKA_INVOICE_REGISTRATION_NUMBER,
         },
     )
 
