@@ -157,7 +157,7 @@ def _listed(chars: list[str]) -> str:
     return "、".join(repr(char) for char in chars)
 
 
-# Banks' own conventions, applied by every bank: small kana are written large, and ヰヱヲ as イエオ.
+# The banks' published conventions: small kana are written large, and ヰヱヲ as イエオ.
 _SMALL_TO_LARGE = str.maketrans("ァィゥェォッャュョヮヵヶヰヱヲ", "アイウエオツヤユヨワカケイエオ")
 # The long vowel mark (ｰ becomes ー under NFKC) and dashes people type are written as a hyphen.
 _DASHES = str.maketrans(dict.fromkeys("ー‐‑‒–—―−", "-"))
