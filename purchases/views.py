@@ -21,13 +21,14 @@ from ops.models import ExposureAction
 from projects.models import Round
 from projects.shortcuts import operated_shop
 from purchases.forms import OrderForm, RedeemForm
-from purchases.models import Order, OrderStatus, Ticket, TicketUse
+from purchases.models import Order, OrderStatus, RefundStatus, Ticket, TicketUse
 from purchases.payments import InvalidPaymentResult, get_gateway
 from purchases.services import (
     PurchaseError,
     order_cancel,
     order_check,
     order_create,
+    order_expire,
     order_terms,
     payment_check,
     payment_notice_record,
@@ -205,10 +206,21 @@ def payment_return(request):
     return render(request, "purchases/payment_received.html")
 
 
+def expire_due_orders(orders, now) -> None:
+    """Release the viewer's pending orders whose deadline has passed, before showing them.
+
+    A write on a GET, through the service and idempotent (order_expire re-checks under the
+    order's lock): the page then tells the truth even where no `expire_orders` cron runs
+    (`make run`) or it runs late, and says what happened instead of "お支払い待ち"."""
+    for order in orders.stale_at(now):
+        order_expire(order=order, now=now)
+
+
 @never_cache
 @login_required
 @require_safe
 def order_list(request):
+    expire_due_orders(Order.objects.of(request.user), timezone.now())
     orders = Order.objects.of(request.user).select_related("shop", "listing", "round")
     exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(request, "purchases/order_list.html", {"orders": orders})
@@ -220,12 +232,16 @@ def order_list(request):
 def order_detail(request, order_code: str):
     order = own_order(request, order_code)
     now = timezone.now()
+    if order.status == OrderStatus.PENDING and order.expires_at <= now:
+        order_expire(order=order, now=now)  # as in expire_due_orders
+        order.refresh_from_db()
     try:
         payment_check(order=order, now=now)
     except PurchaseError as exc:
         payable, unpayable_because = False, exc.code
     else:
         payable, unpayable_because = True, ""
+    refunds = list(order.refunds.all())
     exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(
         request,
@@ -235,7 +251,8 @@ def order_detail(request, order_code: str):
             "tickets": order.tickets.all(),
             "payable": payable,
             "confirming": unpayable_because == "payment_in_progress",
-            "refunds": order.refunds.all(),
+            "refunds": refunds,
+            "refunds_pending": any(r.status != RefundStatus.DONE for r in refunds),
             "statuses": OrderStatus,
         },
     )
