@@ -8,6 +8,7 @@ Counters rather than aggregates over orders because the 9:00 rush reads them on 
 view, and because the caps (budget, stock) are enforced on these same rows.
 """
 
+import dataclasses
 import datetime
 import math
 import unicodedata
@@ -19,6 +20,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+# No real application comes near this; a bigger number is a typo or an attack.
+MAX_UNITS_PER_ORDER = 1000
 
 
 def search_key(text: str) -> str:
@@ -380,6 +384,16 @@ class ShopRound(models.Model):
         return f"{self.shop} {self.round.label}"
 
 
+@dataclasses.dataclass(frozen=True)
+class UnitCap:
+    """One limit on the units of a single application: the most units it leaves (below 1
+    when none), and how purchases.services.PurchaseError names it when exceeded."""
+
+    code: str
+    most: int
+    params: dict
+
+
 class ListingQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -461,6 +475,57 @@ class Listing(models.Model):
     @property
     def has_sales(self) -> bool:
         return self.units_sold > 0
+
+    def tickets_value(self, amount: int) -> int:
+        """The face value of the tickets for `amount` yen of this listing: with the project's
+        premium where it applies (Project.tickets_value), else the amount itself."""
+        return self.shop.project.tickets_value(amount) if self.premium_applies else amount
+
+    @property
+    def unit_tickets_value(self) -> int:
+        """The tickets for one unit: a whole number of yen for any listing on sale (clean()),
+        so n units give n times this, as the shop page's running total counts."""
+        return self.tickets_value(self.unit_price)
+
+    def unit_caps(self, *, held_units: int = 0, held_amount: int = 0) -> list[UnitCap]:
+        """Every cap on one application of this listing, in the order an order is checked
+        (purchases.services.order_check, and order_reserve.sql on PostgreSQL), given what the
+        supporter holds already: `held_units` of this listing and `held_amount` yen in the
+        round, paid or pending until their deadline. The budget and stock are as last read
+        (the reservation's conditional UPDATEs have the last word). Needs `shop.project`."""
+        project, price = self.shop.project, self.unit_price
+        caps = [
+            UnitCap(
+                "over_application_max",
+                project.max_per_application // price,
+                {"max": project.max_per_application},
+            )
+        ]
+        if self.per_person_limit is not None:
+            caps.append(
+                UnitCap(
+                    "over_listing_person_limit",
+                    self.per_person_limit - held_units,
+                    {"limit": self.per_person_limit, "held": held_units},
+                )
+            )
+        caps.append(
+            UnitCap(
+                "over_person_round_max",
+                (project.max_per_person_per_round - held_amount) // price,
+                {"max": project.max_per_person_per_round, "held": held_amount},
+            )
+        )
+        caps.append(UnitCap("budget_exhausted", project.budget_remaining // price, {}))
+        if self.remaining_stock is not None:
+            caps.append(UnitCap("sold_out", self.remaining_stock, {}))
+        return caps
+
+    def units_max(self, *, held_units: int = 0, held_amount: int = 0) -> int:
+        """The most units one application may take now (0: none): every cap of unit_caps.
+        Without what a supporter holds, the same for everyone (the public shop page's)."""
+        caps = self.unit_caps(held_units=held_units, held_amount=held_amount)
+        return max(0, min([MAX_UNITS_PER_ORDER, *(cap.most for cap in caps)]))
 
     # The standard listing's words are the site's, not the operator's: they follow the reader's
     # language (the stored title and description are in Japanese, written at approval time).

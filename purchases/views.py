@@ -30,6 +30,7 @@ from purchases.services import (
     order_create,
     order_expire,
     order_terms,
+    order_units_max,
     payment_check,
     payment_notice_record,
     payment_record,
@@ -90,6 +91,15 @@ def order_confirm(request):
             order_check(supporter=request.user, terms=terms, now=now)
         except PurchaseError as exc:
             error = exc.message
+    change, most = None, 0
+    if error is not None:
+        # Refused: the units the same rules allow now, to choose from right there (none when
+        # the offer itself is closed, or nothing is left for this supporter).
+        most = order_units_max(supporter=request.user, terms=terms, now=now)
+        if most:
+            change = OrderForm(
+                initial={"listing": listing_id, "round": terms.round.pk, "units": min(units, most)}
+            ).at_most(most)
     hidden = OrderForm(
         initial={
             "listing": listing_id,
@@ -107,6 +117,8 @@ def order_confirm(request):
             "form": hidden,
             "terms": terms,
             "error": error,
+            "change": change,
+            "units_max": most,
             "profile": request.user,
             "minutes": reservation_minutes(),
         },
