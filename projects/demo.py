@@ -15,7 +15,16 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageDraw
 
-from projects.models import Category, Listing, Municipality, Project, Round, Shop, ShopStatus
+from projects.models import (
+    Category,
+    Listing,
+    ListingReview,
+    Municipality,
+    Project,
+    Round,
+    Shop,
+    ShopStatus,
+)
 from projects.services import shop_approve
 
 PROJECT_SLUG = "ganbaru-2026"
@@ -234,6 +243,9 @@ def _operator_shop(project: Project, rounds: list[Round], operator, now) -> Shop
             "premium_applies": True,
             "stock_limit": 50,
             "per_person_limit": 2,
+            # Approved by the office when the demo was made, so that it is on sale.
+            "review_status": ListingReview.APPROVED,
+            "reviewed_at": now,
         },
     )
     return shop

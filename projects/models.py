@@ -15,6 +15,7 @@ import unicodedata
 
 import jaconv
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -60,12 +61,58 @@ class Project(models.Model):
         verbose_name = _("プロジェクト")
         verbose_name_plural = _("プロジェクト")
         ordering = ["-created_at"]
+        constraints = [
+            # Every price is a multiple of the unit, every face value of the denomination.
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=1, ticket_denomination__gte=1),
+                name="project_unit_and_denomination_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
         return reverse("projects:project_detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        super().clean()
+        if self.unit_price and self.ticket_denomination:
+            try:
+                self.validate_unit_price(self.unit_price)
+            except ValidationError as error:
+                raise ValidationError({"unit_price": error}) from None
+
+    def validate_unit_price(self, price: int, *, premium_applies: bool = True) -> None:
+        """A price per unit (1口) by this project's rules, or ValidationError: a multiple of the
+        project's unit, no more than one application's maximum, and worth tickets that split
+        into whole tickets of the denomination (never a 351円券 beside the 500円 ones)."""
+        unit, most = self.unit_price, self.max_per_application
+        if price < unit or price % unit:
+            raise ValidationError(
+                _("1口の金額は%(unit)s円の倍数にしてください。"),
+                code="not_a_multiple_of_the_unit",
+                params={"unit": f"{unit:,}"},
+            )
+        if price > most:
+            raise ValidationError(
+                _("1口の金額は、1回のお申込の上限(%(max)s円)以下にしてください。"),
+                code="over_application_max",
+                params={"max": f"{most:,}"},
+            )
+        multiplier = self.premium_multiplier_percent if premium_applies else 100
+        if price * multiplier % (100 * self.ticket_denomination):
+            raise ValidationError(
+                _(
+                    "この金額では、チケットの額面%(value)s円が%(denomination)s円券で割り切れ"
+                    "ません。%(denomination)s円券で割り切れる金額にしてください。"
+                ),
+                code="denomination_remainder",
+                params={
+                    "value": f"{price * multiplier // 100:,}",
+                    "denomination": f"{self.ticket_denomination:,}",
+                },
+            )
 
     @property
     def premium_multiplier_percent(self) -> int:
@@ -384,6 +431,19 @@ class ShopRound(models.Model):
         return f"{self.shop} {self.round.label}"
 
 
+class ListingReview(models.TextChoices):
+    """Where a listing stands with the office: only an approved one is ever on sale."""
+
+    DRAFT = "draft", _("下書き")
+    PENDING = "pending", _("審査待ち")
+    APPROVED = "approved", _("承認済み")
+    REJECTED = "rejected", _("差し戻し")
+
+
+# A change to these sends an approved listing back to the office (services.listing_update).
+LISTING_REVIEWED_FIELDS = ("unit_price", "premium_applies")
+
+
 @dataclasses.dataclass(frozen=True)
 class UnitCap:
     """One limit on the units of a single application: the most units it leaves (below 1
@@ -399,10 +459,13 @@ class ListingQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
     def offered_in(self, round_: Round):
-        """Active listings on sale in `round_`: those tied to it, and those tied to no round
-        (offered in every round the shop takes part in, like the standard listing)."""
+        """Listings on sale in `round_`: approved by the office, active, and tied to it or to
+        no round (offered in every round the shop takes part in, like the standard listing).
+        The one rule of what is sold: the shop page and order_terms ask here (and
+        purchases/sql/order_reserve.sql repeats it for the 9:00 path)."""
         return (
             self.active()
+            .filter(review_status=ListingReview.APPROVED)
             .filter(Q(rounds=round_) | Q(rounds__isnull=True))
             .distinct()
             .order_by("-is_standard", "pk")
@@ -436,6 +499,19 @@ class Listing(models.Model):
     )
     is_active = models.BooleanField(_("販売中"), default=True)
     is_standard = models.BooleanField(_("標準プレミアム券"), default=False, editable=False)
+    # Changed only by the services (the operator submits, staff approve or send back).
+    review_status = models.CharField(
+        _("審査"),
+        max_length=16,
+        choices=ListingReview.choices,
+        default=ListingReview.DRAFT,
+        editable=False,
+    )
+    review_comment = models.TextField(
+        _("事務局からの連絡事項"), blank=True, help_text=_("差し戻しの理由など。店舗に届きます")
+    )
+    submitted_at = models.DateTimeField(_("審査の申請日時"), null=True, blank=True, editable=False)
+    reviewed_at = models.DateTimeField(_("審査日時"), null=True, blank=True, editable=False)
     # Filled by the purchases app with `UPDATE ... SET units_sold = units_sold + n WHERE
     # stock_limit IS NULL OR units_sold + n <= stock_limit`; 0 until then.
     units_sold = models.PositiveIntegerField(_("販売済み口数"), default=0, editable=False)
@@ -457,10 +533,32 @@ class Listing(models.Model):
             models.UniqueConstraint(
                 fields=["shop"], condition=Q(is_standard=True), name="listing_one_standard_per_shop"
             ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=1), name="listing_unit_price_positive"
+            ),
+            # The operator is always told why a listing was sent back.
+            models.CheckConstraint(
+                condition=~Q(review_status=ListingReview.REJECTED) | ~Q(review_comment=""),
+                name="listing_rejection_has_a_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.shop} / {self.title}"
+
+    def clean(self):
+        super().clean()
+        if self.shop_id is not None and self.unit_price:
+            try:
+                self.shop.project.validate_unit_price(
+                    self.unit_price, premium_applies=self.premium_applies
+                )
+            except ValidationError as error:
+                raise ValidationError({"unit_price": error}) from None
+
+    @property
+    def is_on_sale(self) -> bool:
+        return self.is_active and self.review_status == ListingReview.APPROVED
 
     @property
     def remaining_stock(self) -> int | None:

@@ -39,6 +39,7 @@ from kaika.mail import send_email_on_commit, staff_recipients
 from projects.models import (
     MAX_UNITS_PER_ORDER,
     Listing,
+    ListingReview,
     Project,
     Round,
     RoundStatus,
@@ -409,9 +410,9 @@ def _reserve(terms: OrderTerms, now) -> None:
     """Each UPDATE locks its row and re-checks its cap on the current value; the row count
     says whether it held (a refusal rolls the whole order back). Lock order as above."""
     units, amount = terms.units, terms.amount
-    listing = Listing.objects.filter(pk=terms.listing.pk, is_active=True).filter(
-        Q(stock_limit__isnull=True) | Q(stock_limit__gte=F("units_sold") + units)
-    )
+    listing = Listing.objects.filter(
+        pk=terms.listing.pk, is_active=True, review_status=ListingReview.APPROVED
+    ).filter(Q(stock_limit__isnull=True) | Q(stock_limit__gte=F("units_sold") + units))
     if not listing.update(units_sold=F("units_sold") + units):
         raise PurchaseError("sold_out")
     participation = ShopRound.objects.filter(
