@@ -6,6 +6,10 @@ purchases app fills them, inside the same transaction as the order, with conditi
 `UPDATE ... SET x = x + n` statements (never read-add-save). Until purchases exist they are 0.
 Counters rather than aggregates over orders because the 9:00 rush reads them on every page
 view, and because the caps (budget, stock) are enforced on these same rows.
+
+Two kinds: `amount_raised` and `units_sold` count reservations too (pending orders), because
+they are the caps; the public sees only what was paid (`amount_paid`, `supporters_count`),
+so that unpaid or expired reservations never swell a shop's figures.
 """
 
 import dataclasses
@@ -53,7 +57,12 @@ class Project(models.Model):
     paper_tickets = models.BooleanField(_("紙チケット"), default=False)
     is_published = models.BooleanField(_("公開"), default=True)
     # Counters filled by the purchases app (see the module docstring); 0 until then.
-    amount_raised = models.PositiveBigIntegerField(_("支援総額(円)"), default=0, editable=False)
+    amount_raised = models.PositiveBigIntegerField(
+        _("支援総額(お支払い待ちを含む・円)"), default=0, editable=False
+    )
+    amount_paid = models.PositiveBigIntegerField(
+        _("お支払い済みの支援額(円)"), default=0, editable=False
+    )
     supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
@@ -132,9 +141,10 @@ class Project(models.Model):
 
     @property
     def progress_percent(self) -> int:
+        """How much of the budget paid support has used (the public's figure)."""
         if not self.total_budget:
             return 0
-        return min(math.floor(self.amount_raised * 100 / self.total_budget), 100)
+        return min(math.floor(self.amount_paid * 100 / self.total_budget), 100)
 
 
 class RoundStatus(models.TextChoices):
@@ -194,7 +204,12 @@ class Round(models.Model):
     suspension_reason = models.TextField(_("一時停止の理由"), blank=True)
     suspended_at = models.DateTimeField(_("一時停止日時"), null=True, blank=True)
     # Counters filled by the purchases app; 0 until then.
-    amount_raised = models.PositiveBigIntegerField(_("支援総額(円)"), default=0, editable=False)
+    amount_raised = models.PositiveBigIntegerField(
+        _("支援総額(お支払い待ちを含む・円)"), default=0, editable=False
+    )
+    amount_paid = models.PositiveBigIntegerField(
+        _("お支払い済みの支援額(円)"), default=0, editable=False
+    )
     supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
 
     objects = RoundQuerySet.as_manager()
@@ -412,6 +427,9 @@ class ShopRound(models.Model):
     supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
     units_sold = models.PositiveIntegerField(_("口数"), default=0, editable=False)
     amount_raised = models.PositiveBigIntegerField(_("支援額(円)"), default=0, editable=False)
+    amount_paid = models.PositiveBigIntegerField(
+        _("お支払い済みの支援額(円)"), default=0, editable=False
+    )
     tickets_issued_amount = models.PositiveBigIntegerField(
         _("発行チケット額(円)"), default=0, editable=False
     )

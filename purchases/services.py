@@ -606,16 +606,22 @@ def _mark_paid(order: Order, result: PaymentResult, now) -> None:
         pk=order.pk
     )
     first_here = not paid.filter(shop_id=order.shop_id, round_id=order.round_id).exists()
+    # The public figures (paid support only), one UPDATE per row in the lock order.
     ShopRound.objects.filter(shop_id=order.shop_id, round_id=order.round_id).update(
         tickets_issued_amount=F("tickets_issued_amount") + sum(t.face_value for t in tickets),
         supporters_count=F("supporters_count") + int(first_here),
+        amount_paid=F("amount_paid") + order.amount,
     )
-    if not paid.filter(round_id=order.round_id).exists():
-        Round.objects.filter(pk=order.round_id).update(supporters_count=F("supporters_count") + 1)
-    if not paid.filter(project_id=order.project_id).exists():
-        Project.objects.filter(pk=order.project_id).update(
-            supporters_count=F("supporters_count") + 1
-        )
+    Round.objects.filter(pk=order.round_id).update(
+        supporters_count=F("supporters_count")
+        + int(not paid.filter(round_id=order.round_id).exists()),
+        amount_paid=F("amount_paid") + order.amount,
+    )
+    Project.objects.filter(pk=order.project_id).update(
+        supporters_count=F("supporters_count")
+        + int(not paid.filter(project_id=order.project_id).exists()),
+        amount_paid=F("amount_paid") + order.amount,
+    )
     _notify(order, "paid")
 
 
@@ -671,15 +677,18 @@ def order_refund(
         ShopRound.objects.filter(shop_id=order.shop_id, round_id=order.round_id).update(
             tickets_issued_amount=F("tickets_issued_amount") - sum(t.face_value for t in tickets),
             supporters_count=F("supporters_count") - int(not others_here),
+            amount_paid=F("amount_paid") - order.amount,
         )
-        if not paid.filter(round_id=order.round_id).exists():
-            Round.objects.filter(pk=order.round_id).update(
-                supporters_count=F("supporters_count") - 1
-            )
-        if not paid.filter(project_id=order.project_id).exists():
-            Project.objects.filter(pk=order.project_id).update(
-                supporters_count=F("supporters_count") - 1
-            )
+        Round.objects.filter(pk=order.round_id).update(
+            supporters_count=F("supporters_count")
+            - int(not paid.filter(round_id=order.round_id).exists()),
+            amount_paid=F("amount_paid") - order.amount,
+        )
+        Project.objects.filter(pk=order.project_id).update(
+            supporters_count=F("supporters_count")
+            - int(not paid.filter(project_id=order.project_id).exists()),
+            amount_paid=F("amount_paid") - order.amount,
+        )
         refund_owe(
             order=order,
             provider=order.payment_provider,
