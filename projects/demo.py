@@ -25,7 +25,7 @@ from projects.models import (
     Shop,
     ShopStatus,
 )
-from projects.services import shop_approve
+from projects.services import shop_approve, shop_enrol_in_rounds
 
 PROJECT_SLUG = "ganbaru-2026"
 DAY = datetime.timedelta(days=1)
@@ -234,6 +234,9 @@ def _operator_shop(project: Project, rounds: list[Round], operator, now) -> Shop
         shop = shop_approve(shop=shop, now=now)
         # The applicant is set after approval so that seeding sends no approval email.
         Shop.objects.filter(pk=shop.pk).update(applicant=operator)
+    # In the programme since round 1, whose tickets are in use now: the demo supporter backed
+    # it then (purchases.demo), so that the till can be tried today.
+    shop_enrol_in_rounds(shop=shop, now=rounds[0].opens_at)
     Listing.objects.get_or_create(
         shop=shop,
         title="2名様ディナーコース",
