@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -352,3 +353,18 @@ def test_shop_search_uses_the_trigram_index_on_postgresql(project):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "projects_shop_search_trgm" in plan, plan
+
+
+def test_the_running_total_figures_per_unit_come_from_the_listing(client, project, open_round):
+    """static/js/order-total.js multiplies these: Listing.tickets_value per unit, the same page
+    for everyone (a static script, no inline one)."""
+    shop = make_shop(project)
+    make_listing(shop, title="食事券", unit_price=5000, premium_applies=False)
+    html = client.get(shop.get_absolute_url()).content.decode()
+    totals = re.findall(
+        r'data-order-total data-unit-price="(\d+)" data-unit-tickets="(\d+)" data-yen="([^"]+)"',
+        html,
+    )
+    assert totals == [("1000", "1500", "#円"), ("5000", "5000", "#円")]
+    assert '<script src="/static/js/order-total.js" defer></script>' in html
+    assert "<script>" not in html
