@@ -325,7 +325,14 @@ def failed_login(v: Visit) -> None:
 
 def signup_data(v: Visit, email: str, password2: str) -> dict[str, str]:
     password1 = v.walk.password
-    return {"email": email, "password1": password1, "password2": password2, **v.person.profile}
+    # Consent to the terms is required at signup, as a person ticks it.
+    return {
+        "email": email,
+        "password1": password1,
+        "password2": password2,
+        **v.person.profile,
+        "terms_agreed": "on",
+    }
 
 
 def signup_rejected(v: Visit) -> None:

@@ -5,6 +5,8 @@ and turns on every HTTPS and cookie protection (`manage.py check --deploy` is cl
 """
 
 import os
+import re
+import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -366,6 +368,49 @@ KAIKA_PAYMENT_SITE = os.environ.get("PAYMENT_SITE_ID", "") or urlsplit(KAIKA_SIT
 # Stripe's hosted payment page: the confirmation form's answer redirects there, and browsers
 # hold a form's redirects to the page's CSP form-action.
 STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
+
+# --- The office (事務局): the seller on the 特定商取引法 page, the issuer of receipts ----------
+# A site that takes real money must say who sells, where and how to reach them (特定商取引法
+# 第11条): with a real payment provider and DEBUG off the site refuses to start without these.
+# A local run or the sandbox (which takes no money) shows demo values, marked as such.
+# The values are shown as given, on the English pages too (a legal name is not translated).
+KAIKA_OFFICE_IS_DEMO = DEBUG or KAIKA_PAYMENT_GATEWAY == "purchases.payments.SandboxGateway"
+_OFFICE_DEMO = {
+    "name": _("kaika 頑張るお店応援プロジェクト事務局"),
+    "representative": _("事務局長 山口 太郎(デモ)"),
+    "address": _("〒753-0000 山口県山口市(デモ用の架空の住所)"),
+    "phone": "000-0000-0000",
+    "email": "office@kaika.example.jp",
+    "hours": _("平日 9:00〜17:00(土日祝日・年末年始を除く)"),
+}
+_office_env = {key: os.environ.get(f"OFFICE_{key.upper()}", "").strip() for key in _OFFICE_DEMO}
+KAIKA_OFFICE = {
+    key: value or (_OFFICE_DEMO[key] if KAIKA_OFFICE_IS_DEMO else "")
+    for key, value in _office_env.items()
+}
+_missing = [f"OFFICE_{key.upper()}" for key, value in _office_env.items() if not value]
+if _missing and not KAIKA_OFFICE_IS_DEMO:
+    raise ImproperlyConfigured(
+        f"Set {', '.join(_missing)}: a site that takes payments must name its seller "
+        "(the 特定商取引法 page and receipts show them)."
+    )
+# 適格請求書発行事業者登録番号 of the office, printed on receipts when set: "T" and 13 digits.
+# The office receives the supporters' money, so its number, not a shop's (purchases/views.py).
+KAIKA_INVOICE_REGISTRATION_NUMBER = (
+    unicodedata.normalize("NFKC", os.environ.get("INVOICE_REGISTRATION_NUMBER", ""))
+    .replace("-", "")
+    .replace(" ", "")
+    .upper()
+)
+if KAIKA_INVOICE_REGISTRATION_NUMBER and not re.fullmatch(
+    r"T[0-9]{13}", KAIKA_INVOICE_REGISTRATION_NUMBER
+):
+    raise ImproperlyConfigured(
+        "INVOICE_REGISTRATION_NUMBER must be T followed by 13 digits (e.g. T1234567890123)."
+    )
+# The terms' version (the date they took effect): stored with each signup's consent. Change it
+# with any material change to templates/projects/terms.html.
+KAIKA_TERMS_VERSION = "2026-12-07"
 
 # --- Operations (ops/) ---------------------------------------------------------------------
 # Retry-After (seconds) on the maintenance page when staff gave no planned end.

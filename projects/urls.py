@@ -13,6 +13,7 @@ urlpatterns = [
     path("faq/", views.faq, name="faq"),
     path("terms/", views.terms, name="terms"),
     path("privacy/", views.privacy, name="privacy"),
+    path("legal/", views.legal, name="legal"),
     # Shop operators: private, scoped to the shops the user operates.
     path("shops/manage/", views.manage_index, name="manage_index"),
     path("shops/manage/apply/", views.shop_apply_view, name="shop_apply"),

@@ -8,6 +8,7 @@ through `Shop.objects.operated_by(request.user)`: another shop's id is a 404.
 import csv
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -182,19 +183,28 @@ def round_detail(request, slug: str, number: int):
     )
 
 
-def static_page(template_name: str):
+def static_page(template_name: str, context=dict):
     @public_page(max_age=3600)
     @require_safe
     def view(request):
-        return render(request, template_name, {"project": current_project()})
+        return render(request, template_name, {"project": current_project(), **context()})
 
     view.__name__ = template_name.rsplit("/", 1)[-1].removesuffix(".html")
     return view
 
 
 faq = static_page("projects/faq.html")
-terms = static_page("projects/terms.html")
+terms = static_page(
+    "projects/terms.html",
+    lambda: {"terms_effective": datetime.date.fromisoformat(settings.KAIKA_TERMS_VERSION)},
+)
 privacy = static_page("projects/privacy.html")
+# 特定商取引法に基づく表記: the seller comes from settings (the `office` context), the prices
+# and caps from the project; the same page for everyone, like the terms.
+legal = static_page(
+    "projects/legal.html",
+    lambda: {"reservation_minutes": settings.KAIKA_ORDER_RESERVATION_MINUTES},
+)
 
 
 # --- Shop operators ------------------------------------------------------------------------

@@ -16,10 +16,12 @@ from purchases.models import (
     OrderStatus,
     PaymentAttempt,
     PaymentEvent,
+    Redemption,
     Refund,
     RefundStatus,
     Ticket,
     TicketUse,
+    Wallet,
 )
 from purchases.services import (
     PurchaseError,
@@ -232,7 +234,7 @@ class RefundAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
         "order",
-        "amount",
+        "amount_yen",
         "reason",
         "status",
         "error",
@@ -252,6 +254,10 @@ class RefundAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("返金額(円)"), ordering="amount")
+    def amount_yen(self, refund):
+        return f"{refund.amount:,}"
 
     @admin.action(
         description=_("選択した失敗した返金を、決済代行にもう一度依頼する"), permissions=["change"]
@@ -297,3 +303,30 @@ class RefundAdmin(admin.ModelAdmin):
                 done += 1
         self.message_user(request, _("%(n)s件を返金済みとして記録しました。") % {"n": done})
         return None
+
+
+# --- Wallets and the uses at the till (written by purchases.services only) -----------------
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdmin):
+    """A supporter's balance at a shop: the code of the QR code on their My page."""
+
+    list_display = ("code", "supporter", "shop", "created_at")
+    search_fields = ("code", "supporter__email", "shop__name")
+    list_select_related = ("supporter", "shop")
+
+
+class RedemptionPartInline(ReadOnlyInline):
+    model = TicketUse
+    fields = ("ticket", "amount", "balance_after")
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyAdmin):
+    """One use at a till, and the tickets it was taken from."""
+
+    list_display = ("used_at", "shop", "wallet", "amount", "balance_after", "operator")
+    search_fields = ("wallet__code", "wallet__supporter__email", "shop__name")
+    list_select_related = ("shop", "wallet", "operator")
+    inlines = [RedemptionPartInline]

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from kaika.forms import RejectControlCharactersMixin
 from projects.models import MAX_UNITS_PER_ORDER
 
-TICKET_CODE_RE = re.compile(r"T-[23456789A-HJKMNP-Z]{28}")
+# A wallet's code (the QR code on My page), or a ticket's printed before wallets existed.
+TILL_CODE_RE = re.compile(r"[WT]-[23456789A-HJKMNP-Z]{28}")
 
 
 class OrderForm(RejectControlCharactersMixin, forms.Form):
@@ -39,10 +40,16 @@ class OrderForm(RejectControlCharactersMixin, forms.Form):
 
 
 class RedeemForm(RejectControlCharactersMixin, forms.Form):
+    """The till: the code read from the supporter's QR code (or typed) and the amount. Sent
+    first to see the confirmation, then again from it with action=confirm to record the use."""
+
     code = forms.CharField(
-        label=_("チケット番号またはQRコードのURL"),
+        label=_("QRコードの番号"),
         max_length=300,
-        help_text=_("QRコードを読み取ったURLをそのまま貼り付けても使えます。"),
+        help_text=_(
+            "カメラで読み取るか、QRコードの下の番号を入力してください(小文字・空白も可)。"
+            "読み取ったURLをそのまま貼り付けても使えます。"
+        ),
     )
     amount = forms.IntegerField(
         label=_("利用額(円)"),
@@ -50,15 +57,15 @@ class RedeemForm(RejectControlCharactersMixin, forms.Form):
         max_value=10_000_000,
         error_messages={"invalid": _("利用額は1円以上の整数で入力してください。")},
     )
-    # One per redemption screen shown: sent twice, it takes the amount once.
+    # One per entry screen shown: its confirmation sent twice takes the amount once.
     idempotency_key = forms.CharField(
         max_length=64, min_length=16, required=False, widget=forms.HiddenInput
     )
 
     def clean_code(self):
-        # Typed codes are often lower case or spaced; a scanned QR gives the ticket's URL.
+        # Typed codes are often lower case or spaced; a scanned QR gives the till's URL.
         text = re.sub(r"\s", "", self.cleaned_data["code"]).upper()
-        match = TICKET_CODE_RE.search(text)
+        match = TILL_CODE_RE.search(text)
         if match is None:
-            raise forms.ValidationError(_("チケット番号が読み取れません。"))
+            raise forms.ValidationError(_("QRコードの番号が読み取れません。"))
         return match.group(0)

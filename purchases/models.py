@@ -14,11 +14,14 @@ Orders and tickets are addressed by random codes (never by sequential ids) in ev
 No card data is ever stored here: the card is typed on the payment provider's page.
 """
 
+import dataclasses
+import datetime
 import secrets
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +44,11 @@ def new_order_code() -> str:
 def new_ticket_code() -> str:
     # 28 symbols of 31: ~138 bits (>= 128), because a ticket is money at the till.
     return random_code("T-", 28)
+
+
+def new_wallet_code() -> str:
+    # As a ticket's (~138 bits): a wallet spends every ticket its supporter holds at the shop.
+    return random_code("W-", 28)
 
 
 class OrderStatus(models.TextChoices):
@@ -139,6 +147,17 @@ class TicketStatus(models.TextChoices):
     VOID = "void", _("無効")
 
 
+class TicketState(models.TextChoices):
+    """What a ticket is worth at the till on a given day (Ticket.state_on): what the supporter
+    reads beside it, and what WalletBalance spends by."""
+
+    USABLE = "usable", _("利用可能")
+    USED_UP = "used_up", _("利用済み")
+    NOT_YET = "not_yet", _("利用期間前")
+    EXPIRED = "expired", _("利用期間終了")
+    VOID = "void", _("無効")
+
+
 class Ticket(models.Model):
     code = models.CharField(_("チケット番号"), max_length=40, unique=True, default=new_ticket_code)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets")
@@ -175,12 +194,176 @@ class Ticket(models.Model):
     def usable_on(self, day) -> bool:
         return self.round.usage_starts_on <= day <= self.round.usage_ends_on
 
+    def state_on(self, day) -> TicketState:
+        if self.status != TicketStatus.VALID:
+            return TicketState.VOID
+        if self.balance == 0:
+            return TicketState.USED_UP
+        if day < self.round.usage_starts_on:
+            return TicketState.NOT_YET
+        if day > self.round.usage_ends_on:
+            return TicketState.EXPIRED
+        return TicketState.USABLE
+
     # `label` is a snapshot of the listing's title, and the standard listing's title is the
     # site's words stored in Japanese: like Listing.display_title, follow the reader's language.
     @property
     def display_label(self) -> str:
         listing = self.order.listing
         return listing.display_title if listing.is_standard else self.label
+
+
+class Wallet(models.Model):
+    """One supporter's balance at one shop: the one code (and QR code) shown at the till, over
+    the tickets that supporter holds there, which stay the accounting record. Opened by
+    purchases.services.tickets_issue with the first ticket for the shop."""
+
+    code = models.CharField(
+        _("ウォレット番号"), max_length=40, unique=True, default=new_wallet_code
+    )
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="wallets",
+        verbose_name=_("支援者"),
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="wallets", verbose_name=_("お店")
+    )
+    created_at = models.DateTimeField(_("作成日時"))
+
+    class Meta:
+        verbose_name = _("ウォレット(お店ごとの残高)")
+        verbose_name_plural = _("ウォレット(お店ごとの残高)")
+        constraints = [
+            models.UniqueConstraint(fields=["supporter", "shop"], name="wallet_one_per_shop"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def tickets(self):
+        return Ticket.objects.filter(supporter_id=self.supporter_id, shop_id=self.shop_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class WalletBalance:
+    """What a wallet's tickets (their `round` loaded) are worth on `day`: what the till takes
+    and what My page shows, by Ticket.state_on. The till spends `usable` in its order:
+    earliest end of the usage period first, then the order of issue."""
+
+    day: datetime.date
+    usable: list  # of Ticket, in spending order
+    usable_today: int
+    # Not used up, void or expired: usable today or later.
+    total: int
+    earliest_expiry: datetime.date | None
+    # Why nothing is usable today ("" when something is): a TicketState, and the usage
+    # period it is about (the next one, or the last one that ended).
+    why_not: str
+    period: tuple[datetime.date, datetime.date] | None
+
+    @classmethod
+    def of(cls, tickets, day: datetime.date) -> "WalletBalance":
+        by_state: dict[str, list] = {state: [] for state in TicketState}
+        for ticket in tickets:
+            by_state[ticket.state_on(day)].append(ticket)
+        usable = sorted(
+            by_state[TicketState.USABLE],
+            key=lambda t: (t.round.usage_ends_on, t.issued_at, t.pk),
+        )
+        later = by_state[TicketState.NOT_YET]
+        why_not, period = "", None
+        if not usable:
+            if later:
+                why_not = TicketState.NOT_YET
+                first = min(later, key=lambda t: t.round.usage_starts_on).round
+                period = (first.usage_starts_on, first.usage_ends_on)
+            elif expired := by_state[TicketState.EXPIRED]:
+                why_not = TicketState.EXPIRED
+                last = max(expired, key=lambda t: t.round.usage_ends_on).round
+                period = (last.usage_starts_on, last.usage_ends_on)
+            elif by_state[TicketState.USED_UP] or not by_state[TicketState.VOID]:
+                why_not = TicketState.USED_UP
+            else:
+                why_not = TicketState.VOID
+        return cls(
+            day=day,
+            usable=usable,
+            usable_today=sum(t.balance for t in usable),
+            total=sum(t.balance for t in usable + later),
+            earliest_expiry=min((t.round.usage_ends_on for t in usable + later), default=None),
+            why_not=why_not,
+            period=period,
+        )
+
+    def split(self, amount: int) -> list[tuple]:
+        """(ticket, yen taken) for `amount`, earliest expiry first; `amount` must fit."""
+        parts = []
+        for ticket in self.usable:
+            if amount == 0:
+                break
+            part = min(amount, ticket.balance)
+            parts.append((ticket, part))
+            amount -= part
+        return parts
+
+
+class RedemptionQuerySet(models.QuerySet):
+    def daily_totals(self):
+        """One row per local day, newest first: {"day", "total", "count"}."""
+        return (
+            self.annotate(day=TruncDate("used_at"))
+            .values("day")
+            .annotate(total=Sum("amount"), count=Count("pk"))
+            .order_by("-day")
+        )
+
+
+class Redemption(models.Model):
+    """One use at the till: `amount` taken from a wallet, split over its tickets, one
+    TicketUse per ticket touched (the record that settlement counts)."""
+
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("ウォレット")
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("お店")
+    )
+    amount = models.PositiveIntegerField(_("利用額(円)"))
+    # What the supporter could still use that day, as the till showed it.
+    balance_after = models.PositiveIntegerField(_("利用後の残額(円)"))
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("受付者"),
+    )
+    used_at = models.DateTimeField(_("利用日時"))
+    # From the till's confirmation, one per entry screen shown: the same confirmation sent
+    # twice finds this use instead of taking the amount again.
+    idempotency_key = models.CharField(_("二重送信防止キー"), max_length=64, blank=True, default="")
+
+    objects = RedemptionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("お会計での利用")
+        verbose_name_plural = _("お会計での利用")
+        ordering = ["-used_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=1), name="redemption_amount_positive"),
+            models.UniqueConstraint(
+                fields=["wallet", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="redemption_one_per_form",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "used_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.wallet} -{self.amount}"
 
 
 class TicketUse(models.Model):
@@ -200,6 +383,13 @@ class TicketUse(models.Model):
     # From the redemption form, one per page shown: the same form sent twice (a double tap,
     # a resent POST on a slow connection) finds this use instead of taking the amount again.
     idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    # The use at the till this part belongs to (several tickets may pay one amount).
+    redemption = models.ForeignKey(
+        Redemption,
+        on_delete=models.PROTECT,
+        related_name="parts",
+        verbose_name=_("お会計での利用"),
+    )
 
     class Meta:
         verbose_name = _("チケットの利用")

@@ -1,9 +1,11 @@
 """State changes of orders and tickets: create (with every cap), pay, fail, expire, cancel,
-refund, and use a ticket at the till; payment attempts at the provider, and its notices
-(webhook events), each stored once and applied through payment_record.
+refund, and use a wallet (or an old ticket's code) at the till; payment attempts at the
+provider, and its notices (webhook events), each stored once and applied through
+payment_record.
 
 Locks are always taken in this order, so that two transactions never wait on each other in a
-cycle: supporter (User row) -> order -> ticket -> listing -> shop round -> round -> project.
+cycle: supporter (User row) -> order -> wallet -> ticket -> listing -> shop round -> round ->
+project.
 A counter of the projects app is moved only by a conditional UPDATE whose WHERE clause is its
 cap (`units_sold + n <= stock_limit`, `amount_raised + n <= total_budget`): the database locks
 the row, re-evaluates the condition on the current value, and the row count says whether the
@@ -31,7 +33,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from kaika.errors import DomainError
@@ -55,12 +57,15 @@ from purchases.models import (
     PaymentAttemptStatus,
     PaymentEvent,
     PaymentEventOutcome,
+    Redemption,
     Refund,
     RefundReason,
     RefundStatus,
     Ticket,
     TicketStatus,
     TicketUse,
+    Wallet,
+    WalletBalance,
     new_order_code,
 )
 from supporters.models import User
@@ -125,15 +130,21 @@ class PurchaseError(DomainError):
             "されています。少し待ってから、もう一度「お支払いへ進む」を押してください。"
         ),
         "tickets_used": _("利用済みのチケットがあるため、返金できません。"),
-        "ticket_not_found": _("チケットが見つかりません。番号をご確認ください。"),
-        "ticket_wrong_shop": _("このチケットは、このお店では使えません。"),
+        "wallet_not_found": _(
+            "この番号(QRコード)のチケットが見つかりません。番号をご確認ください。"
+        ),
+        "wallet_wrong_shop": _("このチケットは、このお店では使えません。"),
         "shop_not_redeeming": _(
             "このお店は現在、チケットを受け付けられません。事務局にお問い合わせください。"
         ),
-        "ticket_void": _("このチケットは無効です。"),
-        "ticket_not_in_usage_period": _("チケットの利用期間外です(%(start)s〜%(end)s)。"),
+        "wallet_not_yet": _("本日使えるチケットはありません。利用期間は%(start)s〜%(end)sです。"),
+        "wallet_expired": _(
+            "利用期間(%(start)s〜%(end)s)が終わったため、使えるチケットはありません。"
+        ),
+        "wallet_used_up": _("このお店で使える残額はありません(すべて利用済みです)。"),
+        "wallet_void": _("このチケットは無効です(返金などのため)。"),
         "invalid_amount": _("利用額は1円以上の整数で入力してください。"),
-        "insufficient_balance": _("残額(%(balance)s円)を超える額は使えません。"),
+        "over_usable_balance": _("本日使える残額(%(balance)s円)を超える額は使えません。"),
     }
 
 
@@ -632,6 +643,8 @@ def ticket_face_values(total: int, denomination: int) -> list[int]:
 
 
 def tickets_issue(*, order: Order, now: datetime.datetime) -> list[Ticket]:
+    """The order's tickets, and the supporter's wallet at the shop if this is the first."""
+    wallet_open(supporter_id=order.supporter_id, shop_id=order.shop_id, now=now)
     listing = order.listing
     label = listing.title
     return Ticket.objects.bulk_create(
@@ -1066,76 +1079,160 @@ def _tell_staff(refund: Refund, kind: str) -> None:
     send_email_on_commit(EmailMessage(subject=subject, body=body, to=recipients))
 
 
-# --- Tickets at the till -------------------------------------------------------------------
+# --- Wallets at the till --------------------------------------------------------------------
 
 
-def ticket_redeem(
+@dataclasses.dataclass(frozen=True)
+class RedemptionTerms:
+    """What taking `amount` with a code at the till comes to: the wallet, what its tickets are
+    worth today, and the tickets it takes from (what the confirmation shows and the
+    redemption writes)."""
+
+    wallet: Wallet
+    amount: int
+    balance: WalletBalance
+    parts: list  # of (Ticket, yen)
+
+    @property
+    def balance_after(self) -> int:
+        return self.balance.usable_today - self.amount
+
+
+def redemption_terms(*, shop: Shop, code: str, amount: int, now: datetime.datetime):
+    """The till's confirmation: every rule of wallet_redeem on the rows as they are now, or
+    the PurchaseError saying why not. Nothing is locked or written."""
+    _check_redemption(shop, amount)
+    wallet, ticket_id = _find_wallet(code)
+    _check_wallet(shop, wallet)
+    return _redemption_terms(wallet, _wallet_tickets(wallet, ticket_id), amount, now)
+
+
+def wallet_redeem(
     *,
-    shop,
+    shop: Shop,
     code: str,
     amount: int,
     operator: User | None,
     now: datetime.datetime,
     idempotency_key: str = "",
-) -> TicketUse:
-    """The shop takes `amount` yen off a ticket. Partial use keeps the rest on the ticket.
+) -> Redemption:
+    """The shop takes `amount` yen from a wallet: from the supporter's tickets for the shop
+    usable today, earliest expiry first, split over as many as it needs (one TicketUse each).
 
-    The same `idempotency_key` for the same ticket returns the use it made the first time
-    (its `repeated` attribute then True), and takes nothing more. Only an approved shop
-    takes tickets (one withdrawn by staff no longer can)."""
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
-        raise PurchaseError("invalid_amount")
+    `code` is the wallet's. A ticket's code, printed before wallets, still works for that
+    ticket's own balance alone: it may have been handed to someone else, so it never reaches
+    the rest of the wallet. The same `idempotency_key` for the same wallet returns the
+    redemption it made the first time (its `repeated` attribute then True), and takes nothing
+    more. Only an approved shop takes tickets (one withdrawn by staff no longer can)."""
+    _check_redemption(shop, amount)
     if len(idempotency_key) > 64:
         raise PurchaseError("invalid_request")
-    if shop.status != ShopStatus.APPROVED:
-        raise PurchaseError("shop_not_redeeming")
     with transaction.atomic():
-        ticket = _lock_ticket(code)
-        if ticket is None:
-            raise PurchaseError("ticket_not_found")
-        if ticket.shop_id != shop.pk:
-            raise PurchaseError("ticket_wrong_shop")
+        # The wallet's row first: two tills (or two tabs) taking from one wallet at once are
+        # served one after the other, and a resent form finds the first one's redemption.
+        wallet, ticket_id = _lock_wallet(code)
+        _check_wallet(shop, wallet)
         if idempotency_key:
-            # Read after the ticket's lock: a first sending that got there before has committed.
-            done = TicketUse.objects.filter(ticket=ticket, idempotency_key=idempotency_key).first()
-            if done is not None:
-                done.repeated = True
-                return done
-        if ticket.status != TicketStatus.VALID:
-            raise PurchaseError("ticket_void")
-        if not ticket.usable_on(timezone.localdate(now)):
-            raise PurchaseError(
-                "ticket_not_in_usage_period",
-                start=ticket.round.usage_starts_on.isoformat(),
-                end=ticket.round.usage_ends_on.isoformat(),
-            )
-        if amount > ticket.balance:
-            raise PurchaseError("insufficient_balance", balance=_yen(ticket.balance))
+            done = Redemption.objects.filter(wallet=wallet, idempotency_key=idempotency_key)
+            if (redemption := done.first()) is not None:
+                redemption.repeated = True
+                return redemption
+        # Then its tickets, in a fixed order (a refund locks an order's tickets too), and
+        # every rule re-checked on the locked rows.
+        tickets = _lock_wallet_tickets(wallet, ticket_id)
+        terms = _redemption_terms(wallet, tickets, amount, now)
         _pause_after_checks()
-        if not _spend(ticket, amount):
-            raise PurchaseError("insufficient_balance", balance=_yen(ticket.balance))
-        ShopRound.objects.filter(shop_id=ticket.shop_id, round_id=ticket.round_id).update(
-            tickets_used_amount=F("tickets_used_amount") + amount
-        )
-        use = TicketUse.objects.create(
-            ticket=ticket,
-            shop_id=ticket.shop_id,
+        redemption = Redemption.objects.create(
+            wallet=terms.wallet,
+            shop=shop,
             amount=amount,
-            balance_after=ticket.balance - amount,
+            balance_after=terms.balance_after,
             operator=operator,
             used_at=now,
             idempotency_key=idempotency_key,
         )
-        use.repeated = False
-        return use
+        for ticket, part in terms.parts:
+            if not _spend(ticket, part):
+                raise PurchaseError("over_usable_balance", balance=_yen(terms.balance.usable_today))
+            ShopRound.objects.filter(shop_id=ticket.shop_id, round_id=ticket.round_id).update(
+                tickets_used_amount=F("tickets_used_amount") + part
+            )
+            TicketUse.objects.create(
+                ticket=ticket,
+                shop_id=ticket.shop_id,
+                amount=part,
+                balance_after=ticket.balance - part,
+                operator=operator,
+                used_at=now,
+                idempotency_key=idempotency_key,
+                redemption=redemption,
+            )
+        redemption.repeated = False
+        return redemption
 
 
-def _lock_ticket(code: str) -> Ticket | None:
-    # Locked, then every rule re-checked on the locked row: two tills (or two tabs) using
-    # the same ticket at once cannot both spend its balance.
-    return (
-        Ticket.objects.select_related("round").select_for_update(of=("self",)).filter(code=code)
-    ).first()
+def _check_redemption(shop: Shop, amount) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+        raise PurchaseError("invalid_amount")
+    if shop.status != ShopStatus.APPROVED:
+        raise PurchaseError("shop_not_redeeming")
+
+
+def _check_wallet(shop: Shop, wallet: Wallet | None) -> None:
+    if wallet is None:
+        raise PurchaseError("wallet_not_found")
+    if wallet.shop_id != shop.pk:
+        raise PurchaseError("wallet_wrong_shop")
+
+
+def _redemption_terms(wallet: Wallet, tickets, amount: int, now) -> RedemptionTerms:
+    balance = WalletBalance.of(tickets, timezone.localdate(now))
+    if not balance.usable_today:
+        # Used up, void, not yet or no longer in its usage period (which the sentence names).
+        start, end = balance.period or (None, None)
+        period = {"start": _date(start), "end": _date(end)} if start else {}
+        raise PurchaseError(f"wallet_{balance.why_not}", **period)
+    if amount > balance.usable_today:
+        raise PurchaseError("over_usable_balance", balance=_yen(balance.usable_today))
+    return RedemptionTerms(
+        wallet=wallet, amount=amount, balance=balance, parts=balance.split(amount)
+    )
+
+
+def _date(day: datetime.date) -> str:
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+def _find_wallet(code: str) -> tuple[Wallet | None, int | None]:
+    """The wallet a code at the till names, and for a ticket's code the ticket alone."""
+    if code.startswith("T-"):
+        ticket = Ticket.objects.filter(code=code).values("pk", "supporter_id", "shop_id").first()
+        if ticket is None:
+            return None, None
+        wallets = Wallet.objects.filter(
+            supporter_id=ticket["supporter_id"], shop_id=ticket["shop_id"]
+        )
+        return wallets.first(), ticket["pk"]
+    return Wallet.objects.filter(code=code).first(), None
+
+
+def _wallet_tickets(wallet: Wallet, ticket_id: int | None) -> list[Ticket]:
+    tickets = wallet.tickets().select_related("round").order_by("pk")
+    return list(tickets.filter(pk=ticket_id) if ticket_id else tickets)
+
+
+def _lock_wallet(code: str) -> tuple[Wallet | None, int | None]:
+    wallet, ticket_id = _find_wallet(code)
+    if wallet is not None:
+        Wallet.objects.select_for_update().filter(pk=wallet.pk).values_list("pk").first()
+    return wallet, ticket_id
+
+
+def _lock_wallet_tickets(wallet: Wallet, ticket_id: int | None) -> list[Ticket]:
+    tickets = wallet.tickets().select_related("round").select_for_update(of=("self",))
+    if ticket_id:
+        tickets = tickets.filter(pk=ticket_id)
+    return list(tickets.order_by("pk"))
 
 
 def _spend(ticket: Ticket, amount: int) -> bool:
@@ -1145,6 +1242,14 @@ def _spend(ticket: Ticket, amount: int) -> bool:
             balance=F("balance") - amount
         )
     )
+
+
+def wallet_open(*, supporter_id: int, shop_id: int, now: datetime.datetime) -> Wallet:
+    """The supporter's wallet at the shop, opened with the first ticket issued there."""
+    wallet, _created = Wallet.objects.get_or_create(
+        supporter_id=supporter_id, shop_id=shop_id, defaults={"created_at": now}
+    )
+    return wallet
 
 
 # --- Emails --------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ urlpatterns = [
         views.order_payment_status,
         name="order_payment_status",
     ),
+    path("mypage/orders/<order_code:order_code>/receipt/", views.order_receipt, name="receipt"),
     path(
         "mypage/orders/<order_code:order_code>/cancel/",
         views.order_cancel_view,
@@ -44,4 +45,9 @@ urlpatterns = [
     path("mypage/tickets/", views.ticket_list, name="ticket_list"),
     path("mypage/tickets/<ticket_code:ticket_code>/", views.ticket_detail, name="ticket_detail"),
     path("shops/manage/<int:shop_id>/redeem/", views.manage_redeem, name="manage_redeem"),
+    path(
+        "shops/manage/<int:shop_id>/redeem/log/",
+        views.manage_redeem_log,
+        name="manage_redeem_log",
+    ),
 ]

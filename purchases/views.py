@@ -5,8 +5,11 @@ is found only through its owner (another supporter's code is a 404, as is a made
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +24,16 @@ from ops.models import ExposureAction
 from projects.models import Round
 from projects.shortcuts import operated_shop
 from purchases.forms import OrderForm, RedeemForm
-from purchases.models import Order, OrderStatus, RefundStatus, Ticket, TicketUse
+from purchases.models import (
+    Order,
+    OrderStatus,
+    Redemption,
+    RefundStatus,
+    Ticket,
+    TicketState,
+    Wallet,
+    WalletBalance,
+)
 from purchases.payments import InvalidPaymentResult, get_gateway
 from purchases.services import (
     PurchaseError,
@@ -34,8 +46,9 @@ from purchases.services import (
     payment_check,
     payment_notice_record,
     payment_record,
+    redemption_terms,
     reservation_minutes,
-    ticket_redeem,
+    wallet_redeem,
 )
 from supporters.decorators import profile_required, verified_email_required
 
@@ -272,6 +285,33 @@ def order_detail(request, order_code: str):
 
 @never_cache
 @login_required
+@require_safe
+def order_receipt(request, order_code: str):
+    """The receipt (領収書) of a paid order, to print or save as PDF.
+
+    Issued by the office, which receives the money (the shop is paid later by the office), so
+    the office's invoice registration number and never a shop's. The same document at every
+    view (number = order code, date = payment date, amount): a reprint is that receipt again,
+    so it is not marked 再発行, and viewing it writes nothing. An order not paid, or refunded,
+    has none: the page says why."""
+    order = own_order(request, order_code)
+    # It names the supporter: logged for the incident report like the order page.
+    exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
+    return render(
+        request,
+        "purchases/receipt.html",
+        {
+            "order": order,
+            "issued": order.status == OrderStatus.PAID,
+            "refunded": order.status == OrderStatus.REFUNDED,
+            "addressee": request.user.full_name,
+            "invoice_registration_number": settings.KAIKA_INVOICE_REGISTRATION_NUMBER,
+        },
+    )
+
+
+@never_cache
+@login_required
 @require_http_methods(["GET", "POST"])
 def order_cancel_view(request, order_code: str):
     order = own_order(request, order_code)
@@ -291,22 +331,45 @@ def order_cancel_view(request, order_code: str):
     return render(request, "purchases/order_cancel.html", {"order": order})
 
 
+def _till_qr_svg(request, wallet: Wallet) -> str:
+    """The wallet's QR code: the shop's till with the wallet's code filled in. Read with the
+    shop's phone camera, it opens there (the shop's operators only; anyone else gets a 404);
+    read by the till's own scanner, the code is taken out of it. Inline SVG: no image request,
+    nothing cached anywhere."""
+    till = reverse("purchases:manage_redeem", kwargs={"shop_id": wallet.shop_id})
+    url = request.build_absolute_uri(f"{till}?{urlencode({'code': wallet.code})}")
+    return segno.make(url, error="m").svg_inline(scale=5, border=2, title=wallet.code)
+
+
 @never_cache
 @login_required
 @require_safe
 def ticket_list(request):
-    tickets = Ticket.objects.filter(supporter=request.user).select_related(
-        "shop", "round", "order__listing"
+    """One card per shop: what can be used there today, one QR code for it, and the tickets
+    under it as the record."""
+    today = timezone.localdate()
+    tickets = list(
+        Ticket.objects.filter(supporter=request.user).select_related(
+            "shop", "round", "order__listing"
+        )
     )
-    uses = TicketUse.objects.filter(ticket__supporter=request.user).select_related(
-        "ticket", "shop"
-    )[:50]
+    cards = []
+    for wallet in Wallet.objects.filter(supporter=request.user).select_related("shop"):
+        own = [t for t in tickets if t.shop_id == wallet.shop_id]
+        for ticket in own:
+            ticket.state = ticket.state_on(today)
+        balance = WalletBalance.of(own, today)
+        qr_svg = _till_qr_svg(request, wallet) if balance.usable_today else ""
+        cards.append({"wallet": wallet, "balance": balance, "tickets": own, "qr_svg": qr_svg})
+    # The shops where something can be used today first.
+    cards.sort(key=lambda card: (not card["balance"].usable_today, card["wallet"].shop.name))
+    uses = Redemption.objects.filter(wallet__supporter=request.user).select_related("shop")[:50]
     # Spendable codes and the purchase history: logged for the incident report.
     exposure_record(request, subject=request.user, action=ExposureAction.TICKETS)
     return render(
         request,
         "purchases/ticket_list.html",
-        {"tickets": tickets, "uses": uses, "balance": sum(t.balance for t in tickets)},
+        {"cards": cards, "uses": uses, "states": TicketState},
     )
 
 
@@ -314,29 +377,23 @@ def ticket_list(request):
 @login_required
 @require_safe
 def ticket_detail(request, ticket_code: str):
+    """A ticket as a record (what it was worth, what is left, each use). It has no QR code of
+    its own: the shop's card on the ticket list has the one code that pays with it."""
     ticket = get_object_or_404(
         Ticket.objects.filter(supporter=request.user).select_related(
             "shop", "round", "order__listing"
         ),
         code=ticket_code,
     )
-    # The QR code carries the shop's redemption screen with the ticket's code filled in: read
-    # with the shop's phone camera, it opens there (the shop's operators only; anyone else
-    # gets a 404). Pasted into that screen, the code is read out of it. Rendered inline as
-    # SVG (no image request, nothing cached anywhere).
     exposure_record(request, subject=request.user, action=ExposureAction.TICKETS)
-    redeem_url = reverse("purchases:manage_redeem", kwargs={"shop_id": ticket.shop_id})
-    qr_svg = segno.make(
-        request.build_absolute_uri(f"{redeem_url}?{urlencode({'code': ticket.code})}"), error="m"
-    )
     return render(
         request,
         "purchases/ticket_detail.html",
         {
             "ticket": ticket,
-            "qr_svg": qr_svg.svg_inline(scale=5, border=2, title=ticket.code),
+            "state": ticket.state_on(timezone.localdate()),
+            "states": TicketState,
             "uses": ticket.uses.all(),
-            "usable_today": ticket.usable_on(timezone.localdate()),
         },
     )
 
@@ -345,40 +402,99 @@ def ticket_detail(request, ticket_code: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def manage_redeem(request, shop_id: int):
+    """The till: the code (read by the camera or typed) and the amount, then a confirmation
+    showing what will be taken and what the supporter keeps; only its 確定 records the use."""
     shop = operated_shop(request, shop_id)
-    form = RedeemForm(
-        request.POST or None,
-        initial={"code": request.GET.get("code", ""), "idempotency_key": OrderForm.new_key()},
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            use = ticket_redeem(
+    if request.method == "GET":
+        code = request.GET.get("code", "")
+        return _till(request, shop, RedeemForm(initial={"code": code, "idempotency_key": _key()}))
+    form = RedeemForm(request.POST)
+    if not form.is_valid():
+        return _till(request, shop, form)
+    data, action = form.cleaned_data, request.POST.get("action")
+    if action == "back":
+        # A new entry screen with what was typed, for a new confirmation.
+        return _till(request, shop, RedeemForm(initial={**data, "idempotency_key": _key()}))
+    now = timezone.now()
+    try:
+        if action == "confirm":
+            redemption = wallet_redeem(
                 shop=shop,
-                code=form.cleaned_data["code"],
-                amount=form.cleaned_data["amount"],
+                code=data["code"],
+                amount=data["amount"],
                 operator=request.user,
-                now=timezone.now(),
-                idempotency_key=form.cleaned_data["idempotency_key"],
+                now=now,
+                idempotency_key=data["idempotency_key"],
             )
-        except PurchaseError as exc:
-            form.add_error(None, exc.message)
         else:
-            figures = {"amount": f"{use.amount:,}", "balance": f"{use.balance_after:,}"}
-            if use.repeated:
-                messages.info(
-                    request,
-                    _(
-                        "この利用はすでに受け付けています(%(amount)s円、残額%(balance)s円)。"
-                        "二重には引いていません。"
-                    )
-                    % figures,
-                )
-            else:
-                messages.success(
-                    request, _("%(amount)s円を利用しました。残額は%(balance)s円です。") % figures
-                )
-            return redirect("purchases:manage_redeem", shop_id=shop.pk)
-    recent = TicketUse.objects.filter(shop=shop).select_related("ticket")[:20]
+            terms = redemption_terms(shop=shop, code=data["code"], amount=data["amount"], now=now)
+    except PurchaseError as exc:
+        form.add_error(None, exc.message)
+        return _till(request, shop, form)
+    if action == "confirm":
+        _say_redeemed(request, redemption)
+        return redirect("purchases:manage_redeem", shop_id=shop.pk)
+    # The confirmation shows a supporter's balance: logged for the incident report.
+    exposure_record(
+        request, subject=terms.wallet.supporter_id, action=ExposureAction.OPERATOR_SUPPORTER_DATA
+    )
+    old_ticket = data["code"].startswith("T-")
+    context = {"shop": shop, "terms": terms, "data": data, "old_ticket": old_ticket}
+    return render(request, "purchases/manage_redeem_confirm.html", context)
+
+
+def _key() -> str:
+    return OrderForm.new_key()
+
+
+def _till(request, shop, form: RedeemForm):
+    today = Redemption.objects.filter(shop=shop, used_at__date=timezone.localdate())
     return render(
-        request, "purchases/manage_redeem.html", {"shop": shop, "form": form, "recent": recent}
+        request,
+        "purchases/manage_redeem.html",
+        {
+            "shop": shop,
+            "form": form,
+            "recent": Redemption.objects.filter(shop=shop).select_related("wallet")[:10],
+            "today": today.aggregate(total=Sum("amount", default=0), count=Count("pk")),
+        },
+    )
+
+
+def _say_redeemed(request, redemption: Redemption) -> None:
+    figures = {"amount": f"{redemption.amount:,}", "balance": f"{redemption.balance_after:,}"}
+    if redemption.repeated:
+        messages.info(
+            request,
+            _(
+                "この利用はすでに受け付けています(%(amount)s円、残額%(balance)s円)。"
+                "二重には引いていません。"
+            )
+            % figures,
+        )
+    else:
+        messages.success(
+            request, _("%(amount)s円を利用しました。本日使える残額は%(balance)s円です。") % figures
+        )
+
+
+# Days of the till's log on one page.
+LOG_DAYS_PER_PAGE = 7
+
+
+@never_cache
+@login_required
+@require_safe
+def manage_redeem_log(request, shop_id: int):
+    """The shop's uses at the till, day by day with each day's total, newest first."""
+    shop = operated_shop(request, shop_id)
+    uses = Redemption.objects.filter(shop=shop)
+    page = Paginator(uses.daily_totals(), LOG_DAYS_PER_PAGE).get_page(request.GET.get("page"))
+    days = {row["day"]: {**row, "uses": []} for row in page}
+    for use in uses.filter(used_at__date__in=list(days)).select_related("wallet"):
+        days[timezone.localdate(use.used_at)]["uses"].append(use)
+    return render(
+        request,
+        "purchases/manage_redeem_log.html",
+        {"shop": shop, "page": page, "days": list(days.values())},
     )

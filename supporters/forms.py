@@ -1,7 +1,10 @@
 import datetime
 
 from django import forms
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kaika.forms import RejectControlCharactersMixin
@@ -124,19 +127,36 @@ class ProfileForm(RejectControlCharactersMixin, ProfileCleaningMixin, forms.Mode
 
 
 class SignupProfileForm(RejectControlCharactersMixin, ProfileCleaningMixin, forms.Form):
-    """allauth's ACCOUNT_SIGNUP_FORM_CLASS: the signup form collects the whole profile."""
+    """allauth's ACCOUNT_SIGNUP_FORM_CLASS: the signup form collects the whole profile and the
+    person's consent to the terms and the privacy policy."""
 
     # allauth's SignupForm applies this after adding its password fields.
-    field_order = ["email", "password1", "password2", *PROFILE_FIELDS]
+    field_order = ["email", "password1", "password2", *PROFILE_FIELDS, "terms_agreed"]
+
+    terms_agreed = forms.BooleanField(
+        label_suffix="",
+        error_messages={
+            "required": _("会員登録には、利用規約とプライバシーポリシーへの同意が必要です。")
+        },
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields.update(profile_form_fields())
+        # Built per request, in its language; links in a new tab keep what was typed here.
+        link = '<a href="{}" target="_blank" rel="noopener">{}</a>'
+        self.fields["terms_agreed"].label = format_html(
+            _("{terms}と{privacy}に同意します"),
+            terms=format_html(link, reverse("projects:terms"), _("利用規約")),
+            privacy=format_html(link, reverse("projects:privacy"), _("プライバシーポリシー")),
+        )
 
     def signup(self, request, user: User) -> None:
         for name in PROFILE_FIELDS:
             setattr(user, name, self.cleaned_data.get(name) or "")
         user.birth_date = self.cleaned_data["birth_date"]
+        user.terms_agreed_at = timezone.now()
+        user.terms_version = settings.KAIKA_TERMS_VERSION
         user.save()
 
 

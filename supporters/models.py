@@ -92,6 +92,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("スタッフ"), default=False)
     is_active = models.BooleanField(_("有効"), default=True)
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # What the person agreed to at signup (the signup form requires it): when, and which
+    # version of the terms (settings.KAIKA_TERMS_VERSION). Empty for accounts made otherwise.
+    terms_agreed_at = models.DateTimeField(_("利用規約への同意日時"), null=True, blank=True)
+    terms_version = models.CharField(_("同意した利用規約の版"), max_length=32, blank=True)
 
     objects = UserManager()
 

@@ -27,6 +27,8 @@ def user_data_export(*, user: User, now: datetime.datetime) -> dict:
         "email": user.email,
         "date_joined": iso(user.date_joined),
         "last_login": iso(user.last_login),
+        "terms_agreed_at": iso(user.terms_agreed_at),
+        "terms_version": user.terms_version,
         "email_addresses": [
             {"email": e.email, "verified": e.verified, "primary": e.primary}
             for e in EmailAddress.objects.filter(user=user).order_by("pk")

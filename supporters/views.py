@@ -27,12 +27,18 @@ from supporters.services import user_data_export, user_delete
 def mypage(request):
     user = request.user
     exposure_record(request, subject=user, action=ExposureAction.MY_PAGE)
-    # Two-factor login is offered to those whose account opens other people's data.
-    offer_two_factor = user.is_staff or user.operated_shops.exists()
+    # The shops they operate (a link to each one's management), in the one query that also
+    # decides two-factor: it is offered to those whose account opens other people's data.
+    operated_shops = list(user.operated_shops.only("pk", "name").order_by("name", "pk"))
+    offer_two_factor = user.is_staff or bool(operated_shops)
     return render(
         request,
         "supporters/mypage.html",
-        {"profile": user, "offer_two_factor": offer_two_factor},
+        {
+            "profile": user,
+            "offer_two_factor": offer_two_factor,
+            "operated_shops": operated_shops,
+        },
     )
 
 

@@ -21,6 +21,7 @@ PUBLIC_URL_NAMES = {
     "projects:faq",
     "projects:terms",
     "projects:privacy",
+    "projects:legal",
 }
 
 
@@ -101,6 +102,7 @@ VALID_POSTS = {
         "password1": "a-long-enough-password-1",
         "password2": "a-long-enough-password-1",
         **PROFILE_POST,
+        "terms_agreed": "on",
     },
     "account_logout": lambda objects: {},
     "account_email": lambda objects: {"email": "walker-new@example.jp", "action_add": ""},

@@ -1,4 +1,4 @@
-"""Paid support, apart from the cap counters: what the public pages show (purchases 0009 fills
+"""Paid support, apart from the cap counters: what the public pages show (purchases 0012 fills
 it from the orders paid so far)."""
 
 

@@ -34,6 +34,7 @@ def test_sign_up_verify_log_in_and_edit_the_profile(live_server, page_for):
     expect(page.locator("#id_prefecture")).to_have_value("35")
     page.fill("#id_street_address", "宮野上1-2")
     page.fill("#id_phone", "090-1111-2222")
+    page.check("#id_terms_agreed")
     page.click("main form[action='/accounts/signup/'] button[type=submit]")
     page.wait_for_url("**/accounts/confirm-email/")
 

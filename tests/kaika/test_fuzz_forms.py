@@ -33,6 +33,7 @@ SIGNUP_POST = {
     "password1": "fuzzing-password-2026",
     "password2": "fuzzing-password-2026",
     **PROFILE_POST,
+    "terms_agreed": "on",
 }
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -166,6 +167,7 @@ TEXT_FIELDS = [
         "email",
         "password1",
         "password2",
+        "terms_agreed",
     }
 ]
 

@@ -91,6 +91,13 @@ STRIPE = {
     "PAYMENT_GATEWAY": "purchases.payments.StripeGateway",
     "STRIPE_SECRET_KEY": "sk_live_" + "a" * 24,
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "b" * 32,
+    # A site that takes real money names its seller (tests/kaika/test_legal_settings.py).
+    "OFFICE_NAME": "山口市プレミアム商品券事務局",
+    "OFFICE_REPRESENTATIVE": "事務局長 山口 花子",
+    "OFFICE_ADDRESS": "〒753-8650 山口県山口市亀山町2-1",
+    "OFFICE_PHONE": "083-000-0000",
+    "OFFICE_EMAIL": "office@kaika.example.jp",
+    "OFFICE_HOURS": "平日 9:00〜17:00",
 }
 
 

@@ -116,7 +116,7 @@ def test_the_paid_counters_are_filled_from_the_orders_paid_before_they_existed(o
     Project.objects.update(amount_paid=0)
     Round.objects.update(amount_paid=0)
     ShopRound.objects.update(amount_paid=0)
-    migration = importlib.import_module("purchases.migrations.0009_paid_amounts_from_paid_orders")
+    migration = importlib.import_module("purchases.migrations.0012_paid_amounts_from_paid_orders")
     migration.fill(apps, None)
     assert Project.objects.get(pk=offer["project"].pk).amount_paid == 6000
     assert Round.objects.get(pk=offer["round"].pk).amount_paid == 6000

@@ -1,25 +1,24 @@
-"""After the sale: cancellation, staff refunds, expiry, tickets at the till, My page."""
+"""After the sale: cancellation, staff refunds, expiry, My page. The till: test_wallet.py
+(the service) and test_till.py (its screens)."""
 
 import datetime
-import re
 from io import StringIO
 
 import pytest
-import segno
 from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import Listing, Project, ShopRound, ShopStatus
-from purchases.models import Order, OrderStatus, Ticket, TicketStatus, TicketUse
+from projects.models import Listing, Project, ShopRound
+from purchases.models import Order, OrderStatus, TicketStatus, Wallet
 from purchases.services import (
     PaymentResult,
     PurchaseError,
     order_refund,
     payment_record,
-    ticket_redeem,
+    wallet_redeem,
 )
 from tests.conftest import login_staff, make_user
 from tests.purchases.helpers import DURING, buy
@@ -122,8 +121,8 @@ def test_staff_refund_in_admin_releases_the_budget_and_voids_the_tickets(
 
 def test_a_refund_is_refused_once_a_ticket_has_been_used(offer, user):
     order = paid(offer, user)
-    ticket = order.tickets.first()
-    ticket_redeem(shop=offer.shop, code=ticket.code, amount=100, operator=None, now=at_till(offer))
+    wallet = Wallet.objects.get(supporter=user, shop=offer.shop)
+    wallet_redeem(shop=offer.shop, code=wallet.code, amount=100, operator=None, now=at_till(offer))
     with pytest.raises(PurchaseError) as caught:
         order_refund(order=order, now=at_till(offer))
     assert caught.value.code == "tickets_used"
@@ -144,157 +143,6 @@ def test_expire_orders_releases_stale_reservations_only(offer, user):
     fresh.refresh_from_db()
     assert (stale.status, fresh.status) == (OrderStatus.EXPIRED, OrderStatus.PENDING)
     assert Project.objects.get(pk=offer.project.pk).amount_raised == 2000
-
-
-def test_partial_use_keeps_the_balance_and_every_use_is_recorded(offer, user):
-    ticket = paid(offer, user).tickets.first()
-    ticket_redeem(shop=offer.shop, code=ticket.code, amount=120, operator=None, now=at_till(offer))
-    use = ticket_redeem(
-        shop=offer.shop, code=ticket.code, amount=380, operator=None, now=at_till(offer)
-    )
-    assert use.balance_after == 0 and Ticket.objects.get(pk=ticket.pk).balance == 0
-    assert TicketUse.objects.filter(ticket=ticket).count() == 2
-    with pytest.raises(PurchaseError) as caught:
-        ticket_redeem(
-            shop=offer.shop, code=ticket.code, amount=1, operator=None, now=at_till(offer)
-        )
-    assert caught.value.code == "insufficient_balance"
-    assert ShopRound.objects.get(shop=offer.shop).tickets_used_amount == 500
-
-
-@pytest.mark.parametrize(
-    ("days", "code"),
-    [
-        (-1, "ticket_not_in_usage_period"),
-        (0, None),
-        (107, None),
-        (108, "ticket_not_in_usage_period"),
-    ],
-)
-def test_tickets_are_used_only_in_the_usage_period(offer, user, days, code):
-    ticket = paid(offer, user).tickets.first()
-    # usage: 2031-09-15 .. 2031-12-31 (107 days later)
-    call = dict(
-        shop=offer.shop, code=ticket.code, amount=10, operator=None, now=at_till(offer, days)
-    )
-    if code is None:
-        ticket_redeem(**call)
-    else:
-        with pytest.raises(PurchaseError) as caught:
-            ticket_redeem(**call)
-        assert caught.value.code == code
-
-
-def test_a_ticket_is_refused_at_another_shop(offer, user):
-    from tests.projects.factories import make_shop
-
-    other = make_shop(offer.project, now=DURING - datetime.timedelta(days=10))
-    ticket = paid(offer, user).tickets.first()
-    with pytest.raises(PurchaseError) as caught:
-        ticket_redeem(shop=other, code=ticket.code, amount=10, operator=None, now=at_till(offer))
-    assert caught.value.code == "ticket_wrong_shop"
-    assert Ticket.objects.get(pk=ticket.pk).balance == 500
-
-
-@pytest.mark.parametrize("amount", [0, -5, 1.5, "10", True])
-def test_bad_amounts_are_refused_at_the_till(offer, user, amount):
-    ticket = paid(offer, user).tickets.first()
-    with pytest.raises(PurchaseError):
-        ticket_redeem(
-            shop=offer.shop, code=ticket.code, amount=amount, operator=None, now=at_till(offer)
-        )
-
-
-def test_the_redemption_screen_reads_the_qr_url_and_the_balance_drops(offer, user):
-    operator = make_user()
-    offer.shop.operators.add(operator)
-    ticket = paid(offer, user).tickets.first()
-    client = Client()
-    client.force_login(operator)
-    url = reverse("purchases:manage_redeem", kwargs={"shop_id": offer.shop.pk})
-    scanned = f"https://kaika.example.jp/mypage/tickets/{ticket.code}/"
-    # The views use the real clock: move the usage period around today.
-    today = datetime.date.today()
-    type(offer.round).objects.filter(pk=offer.round.pk).update(
-        usage_starts_on=today - datetime.timedelta(days=1),
-        usage_ends_on=today + datetime.timedelta(days=1),
-    )
-    response = client.post(url, {"code": scanned, "amount": "200"})
-    assert response.status_code == 302
-    assert Ticket.objects.get(pk=ticket.pk).balance == 300
-    assert client.post(url, {"code": ticket.code.lower(), "amount": "301"}).status_code == 200
-    assert Ticket.objects.get(pk=ticket.pk).balance == 300
-    # The supporter sees the balance drop on My page.
-    supporter = Client()
-    supporter.force_login(user)
-    html = supporter.get(ticket.get_absolute_url()).content.decode()
-    assert "300" in html and "200" in html
-
-
-def redemption_screen(offer):
-    """The shop's operator on its redemption screen, with today in the usage period."""
-    operator = make_user()
-    offer.shop.operators.add(operator)
-    client = Client()
-    client.force_login(operator)
-    today = datetime.date.today()
-    type(offer.round).objects.filter(pk=offer.round.pk).update(
-        usage_starts_on=today - datetime.timedelta(days=1),
-        usage_ends_on=today + datetime.timedelta(days=1),
-    )
-    return client, reverse("purchases:manage_redeem", kwargs={"shop_id": offer.shop.pk})
-
-
-def test_a_redemption_sent_twice_takes_the_amount_once_and_says_so(offer, user):
-    ticket = paid(offer, user).tickets.first()
-    client, url = redemption_screen(offer)
-    page = client.get(url).content.decode()
-    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
-    fields = {"code": ticket.code, "amount": "200", "idempotency_key": key}
-    first = client.post(url, fields, follow=True).content.decode()
-    again = client.post(url, fields, follow=True).content.decode()
-    assert "200円を利用しました" in first
-    assert "すでに受け付けています" in again and "二重には引いていません" in again
-    assert Ticket.objects.get(pk=ticket.pk).balance == 300
-    assert TicketUse.objects.filter(ticket=ticket).count() == 1
-    # The next purchase at the till is a new screen, with a new key.
-    next_key = re.search(r'name="idempotency_key" value="([^"]+)"', again).group(1)
-    assert next_key != key
-    client.post(url, {**fields, "idempotency_key": next_key})
-    assert Ticket.objects.get(pk=ticket.pk).balance == 100
-
-
-def test_a_shop_no_longer_approved_takes_no_ticket(offer, user):
-    ticket = paid(offer, user).tickets.first()
-    type(offer.shop).objects.filter(pk=offer.shop.pk).update(status=ShopStatus.WITHDRAWN)
-    offer.shop.refresh_from_db()
-    with pytest.raises(PurchaseError) as refused:
-        ticket_redeem(
-            shop=offer.shop, code=ticket.code, amount=100, operator=None, now=at_till(offer)
-        )
-    assert refused.value.code == "shop_not_redeeming"
-    assert Ticket.objects.get(pk=ticket.pk).balance == 500
-
-
-def test_the_tickets_qr_code_opens_the_shops_redemption_screen_with_the_code(offer, user):
-    ticket = paid(offer, user).tickets.first()
-    supporter = Client()
-    supporter.force_login(user)
-    page = supporter.get(ticket.get_absolute_url()).content.decode()
-    redeem = reverse("purchases:manage_redeem", kwargs={"shop_id": offer.shop.pk})
-    expected = segno.make(f"http://testserver{redeem}?code={ticket.code}", error="m")
-    assert expected.svg_inline(scale=5, border=2, title=ticket.code) in page
-    # Scanned by the shop's operator, it opens the screen with the code filled in.
-    client, url = redemption_screen(offer)
-    assert url == redeem
-    assert f'value="{ticket.code}"' in client.get(f"{url}?code={ticket.code}").content.decode()
-
-
-def test_someone_who_does_not_operate_the_shop_gets_404_on_its_redemption_screen(offer, user):
-    client = Client()
-    client.force_login(make_user())
-    url = reverse("purchases:manage_redeem", kwargs={"shop_id": offer.shop.pk})
-    assert client.get(url).status_code == 404
 
 
 def test_my_page_lists_orders_and_tickets_privately(offer, user):

@@ -18,13 +18,13 @@ from django.db.models import Sum
 
 from projects.models import Listing, Project
 from purchases import services
-from purchases.models import Order, Ticket, TicketUse
+from purchases.models import Order, Redemption, TicketUse, Wallet
 from purchases.services import (
     PaymentResult,
     PurchaseError,
     order_create,
     payment_record,
-    ticket_redeem,
+    wallet_redeem,
 )
 from supporters.models import User
 from tests.purchases.helpers import DURING, make_offer
@@ -160,76 +160,100 @@ def test_negative_control_without_locks_the_tabs_exceed_the_cap(unlocked):
     assert own_cap_race() > 100_000, "the unlocked race did not overshoot"
 
 
-# --- Double spend of one ticket -------------------------------------------------------------
+# --- Double spend of one wallet -------------------------------------------------------------
 
 
-def paid_ticket():
-    """A 500-yen ticket, and a moment of its usage period."""
+def paid_wallet():
+    """A wallet of three 500-yen tickets (one unit), and a moment of their usage period."""
     offer = make_offer()
     person = supporters(1)[0]
-    order = buy_at(offer, person, offer.standard, 1, "ticket-race")
+    order = buy_at(offer, person, offer.standard, 1, "wallet-race")
     payment_record(
         result=PaymentResult("sandbox", order.code, "sbx_race", order.amount, True, DURING),
         now=DURING,
     )
-    ticket = Ticket.objects.filter(order=order).first()
     at_till = datetime.datetime.combine(
         offer.round.usage_starts_on, datetime.time(12), DURING.tzinfo
     )
-    return offer, ticket, at_till
+    return offer, Wallet.objects.get(supporter=person, shop=offer.shop), at_till
 
 
-def redemption_race():
-    offer, ticket, at_till = paid_ticket()
-    tills = 20
+def used_and_left(wallet):
+    used = TicketUse.objects.filter(ticket__supporter=wallet.supporter).aggregate(n=Sum("amount"))
+    left = wallet.tickets().aggregate(n=Sum("balance"))
+    taken = Redemption.objects.filter(wallet=wallet).aggregate(n=Sum("amount"))
+    assert (used["n"] or 0) == (taken["n"] or 0)  # the parts add up to the uses
+    return used["n"] or 0, left["n"]
+
+
+def wallet_race():
+    """Twenty tills take 300 yen each at once: each use is split over 500-yen tickets."""
+    offer, wallet, at_till = paid_wallet()
     race(
-        tills,
-        lambda i: ticket_redeem(
-            shop=offer.shop, code=ticket.code, amount=100, operator=None, now=at_till
+        20,
+        lambda i: wallet_redeem(
+            shop=offer.shop, code=wallet.code, amount=300, operator=None, now=at_till
         ),
     )
-    used = TicketUse.objects.filter(ticket=ticket).aggregate(n=Sum("amount"))["n"] or 0
-    return ticket.face_value, used, Ticket.objects.get(pk=ticket.pk).balance
+    return used_and_left(wallet)
 
 
-def test_twenty_tills_using_one_ticket_at_once_never_spend_more_than_it_holds():
-    face, used, balance = redemption_race()
-    assert used == face == 500
-    assert balance == 0
+def printed_ticket_and_wallet_race():
+    """Ten tills with a ticket's printed code and ten with the wallet's, 100 yen each. The
+    printed one is the last in spending order: the wallet's tills would leave it alone."""
+    offer, wallet, at_till = paid_wallet()
+    ticket = wallet.tickets().order_by("pk").last()
+    codes = [ticket.code, wallet.code]
+    race(
+        20,
+        lambda i: wallet_redeem(
+            shop=offer.shop, code=codes[i % 2], amount=100, operator=None, now=at_till
+        ),
+    )
+    return used_and_left(wallet)
 
 
-def test_negative_control_without_locks_the_ticket_is_double_spent(unlocked):
-    face, used, _balance = redemption_race()
-    assert used > face, "the unlocked race did not double spend: the test cannot see races"
+@pytest.mark.parametrize("racing", [wallet_race, printed_ticket_and_wallet_race])
+def test_tills_taking_from_one_wallet_at_once_never_spend_more_than_it_holds(racing):
+    used, left = racing()
+    assert used == 1500
+    assert left == 0
+
+
+@pytest.mark.parametrize("racing", [wallet_race, printed_ticket_and_wallet_race])
+def test_negative_control_without_locks_the_wallet_is_double_spent(unlocked, racing):
+    used, _left = racing()
+    assert used > 1500, "the unlocked race did not double spend: the test cannot see races"
 
 
 def same_form_race():
-    """One redemption form sent ten times at once (a double tap on a slow connection)."""
-    offer, ticket, at_till = paid_ticket()
+    """One confirmation sent ten times at once (a double tap on a slow connection)."""
+    offer, wallet, at_till = paid_wallet()
     outcomes = race(
         10,
-        lambda i: ticket_redeem(
+        lambda i: wallet_redeem(
             shop=offer.shop,
-            code=ticket.code,
-            amount=100,
+            code=wallet.code,
+            amount=700,
             operator=None,
             now=at_till,
             idempotency_key="one-form-sent-ten-times",
         ),
     )
-    return ticket, outcomes
+    return wallet, outcomes
 
 
-def test_one_redemption_form_sent_ten_times_at_once_takes_the_amount_once():
-    ticket, outcomes = same_form_race()
+def test_one_confirmation_sent_ten_times_at_once_takes_the_amount_once():
+    wallet, outcomes = same_form_race()
     assert len({use.pk for use in outcomes}) == 1
     assert [use.repeated for use in outcomes].count(False) == 1
-    assert Ticket.objects.get(pk=ticket.pk).balance == 400
-    assert TicketUse.objects.filter(ticket=ticket).count() == 1
+    assert used_and_left(wallet) == (700, 800)
+    assert Redemption.objects.filter(wallet=wallet).count() == 1
+    assert TicketUse.objects.filter(redemption__wallet=wallet).count() == 2  # 500 + 200
 
 
 def test_negative_control_without_locks_the_same_form_collides(unlocked):
     """Unlocked, every sending misses the others' use and tries to write its own: the unique
     constraint keeps the money right, but nine tills get an error instead of the answer."""
-    with pytest.raises(AssertionError, match="ticketuse_one_per_form"):
+    with pytest.raises(AssertionError, match="redemption_one_per_form"):
         same_form_race()

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from projects.models import Shop
 from purchases.management.commands.seed_demo import DEMO_PASSWORD
-from purchases.models import Order, OrderStatus, Ticket
-from purchases.services import ticket_redeem
+from purchases.models import Order, OrderStatus, Ticket, Wallet
+from purchases.services import wallet_redeem
 from supporters.models import User
 
 pytestmark = pytest.mark.django_db
@@ -63,13 +63,14 @@ def test_the_demo_supporter_has_paid_tickets_usable_today_at_the_demo_operators_
     assert shop.participations.get(round=tickets[0].round).amount_paid == 20_000
     # Sent the normal way: one confirmation per order, to the demo supporter only.
     assert [m.to for m in mailoutbox] == [[supporter.email]] * 2
-    # The till takes one today.
-    use = ticket_redeem(
-        shop=shop, code=tickets[0].code, amount=300, operator=operator, now=timezone.now()
+    # The till takes from the supporter's balance at the shop today (the wallet's code).
+    wallet = Wallet.objects.get(supporter=supporter, shop=shop)
+    use = wallet_redeem(
+        shop=shop, code=wallet.code, amount=300, operator=operator, now=timezone.now()
     )
-    assert use.balance_after == tickets[0].face_value - 300
+    assert use.balance_after == 30_000 - 300
     client.force_login(supporter)
-    assert tickets[0].code in client.get(reverse("purchases:ticket_list")).content.decode()
+    assert "29,700" in client.get(reverse("purchases:ticket_list")).content.decode()
     printed = out.getvalue()
     for email in ("staff@example.jp", "shop@example.jp", "supporter@example.jp"):
         assert email in printed.rsplit("Demo accounts ready", 1)[1]

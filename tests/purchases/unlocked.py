@@ -27,8 +27,12 @@ def _reserve_what_was_read(terms, now):
     )
 
 
-def _read_ticket(code):
-    return Ticket.objects.select_related("round").filter(code=code).first()
+def _read_wallet(code):
+    return services._find_wallet(code)
+
+
+def _read_wallet_tickets(wallet, ticket_id):
+    return services._wallet_tickets(wallet, ticket_id)
 
 
 def _spend_what_was_read(ticket, amount):
@@ -40,7 +44,8 @@ REPLACEMENTS = {
     "_order_create_in_database": services._order_create_in_python,
     "_lock_supporter": _no_lock,
     "_reserve": _reserve_what_was_read,
-    "_lock_ticket": _read_ticket,
+    "_lock_wallet": _read_wallet,
+    "_lock_wallet_tickets": _read_wallet_tickets,
     "_spend": _spend_what_was_read,
 }
 

@@ -33,6 +33,7 @@ SIGNUP = {
     "street_address": "亀山町１－１",
     "building": "",
     "phone": "０９０－１２３４－５６７８",
+    "terms_agreed": "on",
 }
 
 

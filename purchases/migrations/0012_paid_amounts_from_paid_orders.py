@@ -23,7 +23,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("purchases", "0008_order_reserve_sells_approved_listings_only"),
+        ("purchases", "0011_order_reserve_sells_approved_listings_only"),
         ("projects", "0005_paid_amount_counters"),
     ]
 

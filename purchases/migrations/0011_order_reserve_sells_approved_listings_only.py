@@ -12,7 +12,7 @@ def install(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("purchases", "0007_refunds_through_the_provider"),
+        ("purchases", "0010_every_ticket_use_in_a_redemption"),
         ("projects", "0004_listing_review_and_price_rules"),
     ]
 
