@@ -44,13 +44,14 @@ class ProjectAdmin(admin.ModelAdmin):
         "slug",
         "total_budget",
         "amount_raised",
+        "amount_paid",
         "supporters_count",
         "is_published",
     )
     list_filter = ("is_published", "electronic_tickets", "paper_tickets")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("amount_raised", "supporters_count", "created_at")
+    readonly_fields = ("amount_raised", "amount_paid", "supporters_count", "created_at")
     inlines = [RoundInline]
 
 
@@ -91,11 +92,18 @@ class RoundAdmin(admin.ModelAdmin):
         "closes_at",
         "status_now",
         "amount_raised",
+        "amount_paid",
         "supporters_count",
     )
     list_filter = ("project", "suspended")
     search_fields = ("project__name", "suspension_reason")
-    readonly_fields = ("suspended", "suspended_at", "amount_raised", "supporters_count")
+    readonly_fields = (
+        "suspended",
+        "suspended_at",
+        "amount_raised",
+        "amount_paid",
+        "supporters_count",
+    )
     actions = ["suspend_rounds", "resume_rounds"]
     list_select_related = ("project",)
 
@@ -168,6 +176,7 @@ class ShopRoundInline(admin.TabularInline):
         "supporters_count",
         "units_sold",
         "amount_raised",
+        "amount_paid",
         "tickets_issued_amount",
         "tickets_used_amount",
     )
