@@ -37,6 +37,7 @@ from django.utils import timezone  # noqa: E402
 from projects.models import (  # noqa: E402
     Category,
     Listing,
+    ListingReview,
     Municipality,
     Project,
     Round,
@@ -180,6 +181,7 @@ def make_catalog(now) -> tuple[Project, Round, list[int], list[int]]:
                 premium_applies=True,
                 stock_limit=None,
                 is_standard=True,
+                review_status=ListingReview.APPROVED,
             )
             for pk in shop_ids
         ],

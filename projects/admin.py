@@ -8,6 +8,8 @@ from kaika.forms import RejectControlCharactersMixin
 from projects.models import Listing, Project, Round, Shop, ShopRound
 from projects.services import (
     CatalogError,
+    listing_approve,
+    listing_reject,
     round_enrol_shops,
     round_resume,
     round_suspend,
@@ -42,13 +44,14 @@ class ProjectAdmin(admin.ModelAdmin):
         "slug",
         "total_budget",
         "amount_raised",
+        "amount_paid",
         "supporters_count",
         "is_published",
     )
     list_filter = ("is_published", "electronic_tickets", "paper_tickets")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("amount_raised", "supporters_count", "created_at")
+    readonly_fields = ("amount_raised", "amount_paid", "supporters_count", "created_at")
     inlines = [RoundInline]
 
 
@@ -89,11 +92,18 @@ class RoundAdmin(admin.ModelAdmin):
         "closes_at",
         "status_now",
         "amount_raised",
+        "amount_paid",
         "supporters_count",
     )
     list_filter = ("project", "suspended")
     search_fields = ("project__name", "suspension_reason")
-    readonly_fields = ("suspended", "suspended_at", "amount_raised", "supporters_count")
+    readonly_fields = (
+        "suspended",
+        "suspended_at",
+        "amount_raised",
+        "amount_paid",
+        "supporters_count",
+    )
     actions = ["suspend_rounds", "resume_rounds"]
     list_select_related = ("project",)
 
@@ -166,6 +176,7 @@ class ShopRoundInline(admin.TabularInline):
         "supporters_count",
         "units_sold",
         "amount_raised",
+        "amount_paid",
         "tickets_issued_amount",
         "tickets_used_amount",
     )
@@ -179,8 +190,16 @@ class ShopRoundInline(admin.TabularInline):
 class ListingInline(admin.TabularInline):
     model = Listing
     extra = 0
-    fields = ("title", "unit_price", "premium_applies", "stock_limit", "units_sold", "is_active")
-    readonly_fields = ("units_sold",)
+    fields = (
+        "title",
+        "unit_price",
+        "premium_applies",
+        "stock_limit",
+        "units_sold",
+        "is_active",
+        "review_status",
+    )
+    readonly_fields = ("units_sold", "review_status")
     show_change_link = True
     can_delete = False
 
@@ -296,6 +315,14 @@ class ShopAdmin(admin.ModelAdmin):
         )
 
 
+class ListingRejectForm(RejectControlCharactersMixin, forms.Form):
+    comment = forms.CharField(
+        label=_("差し戻しの理由(店舗にお知らせします)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
     list_display = (
@@ -307,10 +334,80 @@ class ListingAdmin(admin.ModelAdmin):
         "units_sold",
         "is_standard",
         "is_active",
+        "review_status",
+        "submitted_at",
     )
-    list_filter = ("is_active", "is_standard", "premium_applies", "shop__category")
+    list_filter = ("review_status", "is_active", "is_standard", "premium_applies", "shop__category")
     search_fields = ("title", "shop__name", "shop__name_kana")
     autocomplete_fields = ("shop",)
     filter_horizontal = ("rounds",)
-    readonly_fields = ("is_standard", "units_sold", "created_at", "updated_at")
+    # The review changes only through the actions, which check the price again and email
+    # the shop.
+    readonly_fields = (
+        "is_standard",
+        "units_sold",
+        "review_status",
+        "review_comment",
+        "submitted_at",
+        "reviewed_at",
+        "created_at",
+        "updated_at",
+    )
     list_select_related = ("shop",)
+    actions = ["approve_listings", "reject_listings"]
+
+    def _decide(self, request, queryset, service, done_message, **confirmation):
+        """A review decision on the chosen listings (the service), once confirmed."""
+        answer = confirmed_action(self, request, queryset, **confirmation)
+        if not isinstance(answer, dict):
+            return answer
+        now = timezone.now()
+        done = 0
+        for listing in queryset:
+            try:
+                listing = service(listing=listing, now=now, comment=answer["comment"])
+            except CatalogError as error:
+                self.message_user(request, f"{listing}: {error.message}", messages.WARNING)
+            else:
+                done += 1
+                decision = f"{listing.get_review_status_display()}: {answer['comment']}"
+                log_action_done(self, request, listing, decision.rstrip(": "))
+        if done:
+            self.message_user(request, done_message % {"n": done})
+        return None
+
+    @admin.action(
+        description=_("選択したリターンを承認する(販売を始め、店舗にメールします)"),
+        permissions=["change"],
+    )
+    def approve_listings(self, request, queryset):
+        return self._decide(
+            request,
+            queryset,
+            listing_approve,
+            _("%(n)s件のリターンを承認しました。"),
+            title=_("リターンの承認"),
+            explanation=_(
+                "次のリターンを承認します。販売中のものは、店舗が参加する期の募集期間に販売されます。1口の金額は事業のルール(1口の金額の倍数、チケットの額面で割り切れる金額)に合うかを確かめます。店舗の運営者にメールします。"
+            ),
+            button=_("承認する"),
+            form_class=ApproveForm,
+        )
+
+    @admin.action(
+        description=_("選択したリターンを差し戻す(販売を止め、理由を店舗にメールします)"),
+        permissions=["change"],
+    )
+    def reject_listings(self, request, queryset):
+        return self._decide(
+            request,
+            queryset,
+            listing_reject,
+            _("%(n)s件のリターンを差し戻しました。"),
+            title=_("リターンの差し戻し"),
+            explanation=_(
+                "次のリターンを差し戻します。販売中のものも直ちに販売を止め(共有キャッシュからは最長60秒で消えます)、理由を店舗の運営者にメールします。支払い済みの申込はそのまま残ります。"
+            ),
+            button=_("差し戻す"),
+            form_class=ListingRejectForm,
+        )

@@ -15,8 +15,17 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from PIL import Image, ImageDraw
 
-from projects.models import Category, Listing, Municipality, Project, Round, Shop, ShopStatus
-from projects.services import shop_approve
+from projects.models import (
+    Category,
+    Listing,
+    ListingReview,
+    Municipality,
+    Project,
+    Round,
+    Shop,
+    ShopStatus,
+)
+from projects.services import shop_approve, shop_enrol_in_rounds
 
 PROJECT_SLUG = "ganbaru-2026"
 DAY = datetime.timedelta(days=1)
@@ -225,6 +234,9 @@ def _operator_shop(project: Project, rounds: list[Round], operator, now) -> Shop
         shop = shop_approve(shop=shop, now=now)
         # The applicant is set after approval so that seeding sends no approval email.
         Shop.objects.filter(pk=shop.pk).update(applicant=operator)
+    # In the programme since round 1, whose tickets are in use now: the demo supporter backed
+    # it then (purchases.demo), so that the till can be tried today.
+    shop_enrol_in_rounds(shop=shop, now=rounds[0].opens_at)
     Listing.objects.get_or_create(
         shop=shop,
         title="2名様ディナーコース",
@@ -234,6 +246,9 @@ def _operator_shop(project: Project, rounds: list[Round], operator, now) -> Shop
             "premium_applies": True,
             "stock_limit": 50,
             "per_person_limit": 2,
+            # Approved by the office when the demo was made, so that it is on sale.
+            "review_status": ListingReview.APPROVED,
+            "reviewed_at": now,
         },
     )
     return shop

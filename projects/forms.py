@@ -112,15 +112,29 @@ class ListingForm(RejectControlCharactersMixin, forms.ModelForm):
     def __init__(self, *args, shop: Shop, **kwargs):
         super().__init__(*args, **kwargs)
         self.shop = shop
+        # The project's price rules are the model's (Listing.clean, run by the form's own
+        # validation): it needs to know whose listing this is.
+        self.instance.shop = shop
+        project = shop.project
         # Only the shop's own rounds can be picked: another round's id is an invalid choice.
         self.fields["rounds"].queryset = Round.objects.filter(participations__shop=shop)
         self.fields["rounds"].label_from_instance = lambda r: r.label
         if self.instance.pk:
             self.fields["rounds"].initial = list(self.instance.rounds.all())
         else:
-            self.fields["unit_price"].initial = shop.project.unit_price
-        self.fields["unit_price"].min_value = 1
-        self.fields["stock_limit"].min_value = 1
+            self.fields["unit_price"].initial = project.unit_price
+        self.fields["unit_price"].widget.attrs.update(
+            min=project.unit_price, max=project.max_per_application, step=project.unit_price
+        )
+        self.fields["unit_price"].help_text = _(
+            "%(unit)s円の倍数で、%(max)s円まで。チケットの額面が%(denomination)s円券で割り切れる"
+            "金額にしてください。"
+        ) % {
+            "unit": f"{project.unit_price:,}",
+            "max": f"{project.max_per_application:,}",
+            "denomination": f"{project.ticket_denomination:,}",
+        }
+        self.fields["stock_limit"].widget.attrs["min"] = 1
 
     def clean_photo(self):
         return clean_photo(self.cleaned_data.get("photo"))
@@ -135,12 +149,6 @@ class ListingForm(RejectControlCharactersMixin, forms.ModelForm):
                 code="stock_below_sold",
             )
         return stock
-
-    def clean_unit_price(self):
-        price = self.cleaned_data["unit_price"]
-        if price < 1:
-            raise ValidationError(_("1円以上で入力してください。"))
-        return price
 
     def listing_data(self) -> dict:
         data = {f: self.cleaned_data[f] for f in self._meta.fields if f in self.cleaned_data}

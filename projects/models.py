@@ -6,19 +6,28 @@ purchases app fills them, inside the same transaction as the order, with conditi
 `UPDATE ... SET x = x + n` statements (never read-add-save). Until purchases exist they are 0.
 Counters rather than aggregates over orders because the 9:00 rush reads them on every page
 view, and because the caps (budget, stock) are enforced on these same rows.
+
+Two kinds: `amount_raised` and `units_sold` count reservations too (pending orders), because
+they are the caps; the public sees only what was paid (`amount_paid`, `supporters_count`),
+so that unpaid or expired reservations never swell a shop's figures.
 """
 
+import dataclasses
 import datetime
 import math
 import unicodedata
 
 import jaconv
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+# No real application comes near this; a bigger number is a typo or an attack.
+MAX_UNITS_PER_ORDER = 1000
 
 
 def search_key(text: str) -> str:
@@ -48,7 +57,12 @@ class Project(models.Model):
     paper_tickets = models.BooleanField(_("紙チケット"), default=False)
     is_published = models.BooleanField(_("公開"), default=True)
     # Counters filled by the purchases app (see the module docstring); 0 until then.
-    amount_raised = models.PositiveBigIntegerField(_("支援総額(円)"), default=0, editable=False)
+    amount_raised = models.PositiveBigIntegerField(
+        _("支援総額(お支払い待ちを含む・円)"), default=0, editable=False
+    )
+    amount_paid = models.PositiveBigIntegerField(
+        _("お支払い済みの支援額(円)"), default=0, editable=False
+    )
     supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
@@ -56,12 +70,58 @@ class Project(models.Model):
         verbose_name = _("プロジェクト")
         verbose_name_plural = _("プロジェクト")
         ordering = ["-created_at"]
+        constraints = [
+            # Every price is a multiple of the unit, every face value of the denomination.
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=1, ticket_denomination__gte=1),
+                name="project_unit_and_denomination_positive",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
         return reverse("projects:project_detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        super().clean()
+        if self.unit_price and self.ticket_denomination:
+            try:
+                self.validate_unit_price(self.unit_price)
+            except ValidationError as error:
+                raise ValidationError({"unit_price": error}) from None
+
+    def validate_unit_price(self, price: int, *, premium_applies: bool = True) -> None:
+        """A price per unit (1口) by this project's rules, or ValidationError: a multiple of the
+        project's unit, no more than one application's maximum, and worth tickets that split
+        into whole tickets of the denomination (never a 351円券 beside the 500円 ones)."""
+        unit, most = self.unit_price, self.max_per_application
+        if price < unit or price % unit:
+            raise ValidationError(
+                _("1口の金額は%(unit)s円の倍数にしてください。"),
+                code="not_a_multiple_of_the_unit",
+                params={"unit": f"{unit:,}"},
+            )
+        if price > most:
+            raise ValidationError(
+                _("1口の金額は、1回のお申込の上限(%(max)s円)以下にしてください。"),
+                code="over_application_max",
+                params={"max": f"{most:,}"},
+            )
+        multiplier = self.premium_multiplier_percent if premium_applies else 100
+        if price * multiplier % (100 * self.ticket_denomination):
+            raise ValidationError(
+                _(
+                    "この金額では、チケットの額面%(value)s円が%(denomination)s円券で割り切れ"
+                    "ません。%(denomination)s円券で割り切れる金額にしてください。"
+                ),
+                code="denomination_remainder",
+                params={
+                    "value": f"{price * multiplier // 100:,}",
+                    "denomination": f"{self.ticket_denomination:,}",
+                },
+            )
 
     @property
     def premium_multiplier_percent(self) -> int:
@@ -81,9 +141,10 @@ class Project(models.Model):
 
     @property
     def progress_percent(self) -> int:
+        """How much of the budget paid support has used (the public's figure)."""
         if not self.total_budget:
             return 0
-        return min(math.floor(self.amount_raised * 100 / self.total_budget), 100)
+        return min(math.floor(self.amount_paid * 100 / self.total_budget), 100)
 
 
 class RoundStatus(models.TextChoices):
@@ -143,7 +204,12 @@ class Round(models.Model):
     suspension_reason = models.TextField(_("一時停止の理由"), blank=True)
     suspended_at = models.DateTimeField(_("一時停止日時"), null=True, blank=True)
     # Counters filled by the purchases app; 0 until then.
-    amount_raised = models.PositiveBigIntegerField(_("支援総額(円)"), default=0, editable=False)
+    amount_raised = models.PositiveBigIntegerField(
+        _("支援総額(お支払い待ちを含む・円)"), default=0, editable=False
+    )
+    amount_paid = models.PositiveBigIntegerField(
+        _("お支払い済みの支援額(円)"), default=0, editable=False
+    )
     supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
 
     objects = RoundQuerySet.as_manager()
@@ -361,6 +427,9 @@ class ShopRound(models.Model):
     supporters_count = models.PositiveIntegerField(_("支援者数"), default=0, editable=False)
     units_sold = models.PositiveIntegerField(_("口数"), default=0, editable=False)
     amount_raised = models.PositiveBigIntegerField(_("支援額(円)"), default=0, editable=False)
+    amount_paid = models.PositiveBigIntegerField(
+        _("お支払い済みの支援額(円)"), default=0, editable=False
+    )
     tickets_issued_amount = models.PositiveBigIntegerField(
         _("発行チケット額(円)"), default=0, editable=False
     )
@@ -380,15 +449,41 @@ class ShopRound(models.Model):
         return f"{self.shop} {self.round.label}"
 
 
+class ListingReview(models.TextChoices):
+    """Where a listing stands with the office: only an approved one is ever on sale."""
+
+    DRAFT = "draft", _("下書き")
+    PENDING = "pending", _("審査待ち")
+    APPROVED = "approved", _("承認済み")
+    REJECTED = "rejected", _("差し戻し")
+
+
+# A change to these sends an approved listing back to the office (services.listing_update).
+LISTING_REVIEWED_FIELDS = ("unit_price", "premium_applies")
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitCap:
+    """One limit on the units of a single application: the most units it leaves (below 1
+    when none), and how purchases.services.PurchaseError names it when exceeded."""
+
+    code: str
+    most: int
+    params: dict
+
+
 class ListingQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
     def offered_in(self, round_: Round):
-        """Active listings on sale in `round_`: those tied to it, and those tied to no round
-        (offered in every round the shop takes part in, like the standard listing)."""
+        """Listings on sale in `round_`: approved by the office, active, and tied to it or to
+        no round (offered in every round the shop takes part in, like the standard listing).
+        The one rule of what is sold: the shop page and order_terms ask here (and
+        purchases/sql/order_reserve.sql repeats it for the 9:00 path)."""
         return (
             self.active()
+            .filter(review_status=ListingReview.APPROVED)
             .filter(Q(rounds=round_) | Q(rounds__isnull=True))
             .distinct()
             .order_by("-is_standard", "pk")
@@ -422,6 +517,19 @@ class Listing(models.Model):
     )
     is_active = models.BooleanField(_("販売中"), default=True)
     is_standard = models.BooleanField(_("標準プレミアム券"), default=False, editable=False)
+    # Changed only by the services (the operator submits, staff approve or send back).
+    review_status = models.CharField(
+        _("審査"),
+        max_length=16,
+        choices=ListingReview.choices,
+        default=ListingReview.DRAFT,
+        editable=False,
+    )
+    review_comment = models.TextField(
+        _("事務局からの連絡事項"), blank=True, help_text=_("差し戻しの理由など。店舗に届きます")
+    )
+    submitted_at = models.DateTimeField(_("審査の申請日時"), null=True, blank=True, editable=False)
+    reviewed_at = models.DateTimeField(_("審査日時"), null=True, blank=True, editable=False)
     # Filled by the purchases app with `UPDATE ... SET units_sold = units_sold + n WHERE
     # stock_limit IS NULL OR units_sold + n <= stock_limit`; 0 until then.
     units_sold = models.PositiveIntegerField(_("販売済み口数"), default=0, editable=False)
@@ -443,10 +551,32 @@ class Listing(models.Model):
             models.UniqueConstraint(
                 fields=["shop"], condition=Q(is_standard=True), name="listing_one_standard_per_shop"
             ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=1), name="listing_unit_price_positive"
+            ),
+            # The operator is always told why a listing was sent back.
+            models.CheckConstraint(
+                condition=~Q(review_status=ListingReview.REJECTED) | ~Q(review_comment=""),
+                name="listing_rejection_has_a_reason",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.shop} / {self.title}"
+
+    def clean(self):
+        super().clean()
+        if self.shop_id is not None and self.unit_price:
+            try:
+                self.shop.project.validate_unit_price(
+                    self.unit_price, premium_applies=self.premium_applies
+                )
+            except ValidationError as error:
+                raise ValidationError({"unit_price": error}) from None
+
+    @property
+    def is_on_sale(self) -> bool:
+        return self.is_active and self.review_status == ListingReview.APPROVED
 
     @property
     def remaining_stock(self) -> int | None:
@@ -461,6 +591,57 @@ class Listing(models.Model):
     @property
     def has_sales(self) -> bool:
         return self.units_sold > 0
+
+    def tickets_value(self, amount: int) -> int:
+        """The face value of the tickets for `amount` yen of this listing: with the project's
+        premium where it applies (Project.tickets_value), else the amount itself."""
+        return self.shop.project.tickets_value(amount) if self.premium_applies else amount
+
+    @property
+    def unit_tickets_value(self) -> int:
+        """The tickets for one unit: a whole number of yen for any listing on sale (clean()),
+        so n units give n times this, as the shop page's running total counts."""
+        return self.tickets_value(self.unit_price)
+
+    def unit_caps(self, *, held_units: int = 0, held_amount: int = 0) -> list[UnitCap]:
+        """Every cap on one application of this listing, in the order an order is checked
+        (purchases.services.order_check, and order_reserve.sql on PostgreSQL), given what the
+        supporter holds already: `held_units` of this listing and `held_amount` yen in the
+        round, paid or pending until their deadline. The budget and stock are as last read
+        (the reservation's conditional UPDATEs have the last word). Needs `shop.project`."""
+        project, price = self.shop.project, self.unit_price
+        caps = [
+            UnitCap(
+                "over_application_max",
+                project.max_per_application // price,
+                {"max": project.max_per_application},
+            )
+        ]
+        if self.per_person_limit is not None:
+            caps.append(
+                UnitCap(
+                    "over_listing_person_limit",
+                    self.per_person_limit - held_units,
+                    {"limit": self.per_person_limit, "held": held_units},
+                )
+            )
+        caps.append(
+            UnitCap(
+                "over_person_round_max",
+                (project.max_per_person_per_round - held_amount) // price,
+                {"max": project.max_per_person_per_round, "held": held_amount},
+            )
+        )
+        caps.append(UnitCap("budget_exhausted", project.budget_remaining // price, {}))
+        if self.remaining_stock is not None:
+            caps.append(UnitCap("sold_out", self.remaining_stock, {}))
+        return caps
+
+    def units_max(self, *, held_units: int = 0, held_amount: int = 0) -> int:
+        """The most units one application may take now (0: none): every cap of unit_caps.
+        Without what a supporter holds, the same for everyone (the public shop page's)."""
+        caps = self.unit_caps(held_units=held_units, held_amount=held_amount)
+        return max(0, min([MAX_UNITS_PER_ORDER, *(cap.most for cap in caps)]))
 
     # The standard listing's words are the site's, not the operator's: they follow the reader's
     # language (the stored title and description are in Japanese, written at approval time).

@@ -8,6 +8,7 @@ import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -16,7 +17,16 @@ from django.utils.translation import gettext_lazy as _
 
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
-from projects.models import Listing, Project, Round, Shop, ShopRound, ShopStatus
+from projects.models import (
+    LISTING_REVIEWED_FIELDS,
+    Listing,
+    ListingReview,
+    Project,
+    Round,
+    Shop,
+    ShopRound,
+    ShopStatus,
+)
 from supporters.models import User
 
 
@@ -30,6 +40,10 @@ class CatalogError(DomainError):
         "stock_below_sold": _("販売上限数は、すでに販売した口数(%(sold)s口)より少なくできません。"),
         "standard_listing": _("標準のプレミアム付きチケットは変更・取り下げできません。"),
         "reason_required": _("一時停止の理由を入力してください。"),
+        "listing_not_pending": _("このリターンは審査待ちではありません。"),
+        "listing_not_reviewable": _("審査待ちか承認済みのリターンだけを差し戻せます。"),
+        "rejection_reason_required": _("差し戻しの理由を入力してください(店舗にお知らせします)。"),
+        "listing_price": _("1口の金額が事業のルールに合いません。%(reason)s"),
     }
 
 
@@ -103,6 +117,9 @@ def shop_approve(*, shop: Shop, now: datetime.datetime, comment: str = "") -> Sh
                 "unit_price": shop.project.unit_price,
                 "premium_applies": True,
                 "stock_limit": None,
+                # The project's own terms, approved with the shop.
+                "review_status": ListingReview.APPROVED,
+                "reviewed_at": now,
             },
         )
         shop_enrol_in_rounds(shop=shop, now=now)
@@ -180,9 +197,25 @@ def _notify_review(shop: Shop, outcome: str) -> None:
 # --- Listings ------------------------------------------------------------------------------
 
 
+def _check_price(listing: Listing) -> None:
+    """The project's price rules (Listing.clean), as the form already said: a direct call of
+    the service cannot skip them."""
+    try:
+        listing.clean()
+    except ValidationError as error:
+        raise CatalogError("listing_price", reason=" ".join(error.messages)) from None
+
+
 def listing_create(
-    *, shop: Shop, data: dict[str, Any], rounds: list[Round] | None = None
+    *,
+    shop: Shop,
+    data: dict[str, Any],
+    now: datetime.datetime,
+    rounds: list[Round] | None = None,
+    submit: bool = True,
 ) -> Listing:
+    """A new listing, sent to the office for review (`submit`) or kept as a draft: it goes on
+    sale only once staff approve it (listing_approve)."""
     with transaction.atomic():
         shop = Shop.objects.select_for_update().get(pk=shop.pk)
         if shop.status != ShopStatus.APPROVED:
@@ -191,6 +224,8 @@ def listing_create(
         for field in LISTING_FIELDS:
             if field in data:
                 setattr(listing, field, data[field])
+        _check_price(listing)
+        _set_review(listing, submit=submit, reviewed_change=True, now=now)
         listing.save()
         if rounds:
             listing.rounds.set(rounds)
@@ -198,8 +233,15 @@ def listing_create(
 
 
 def listing_update(
-    *, listing: Listing, data: dict[str, Any], rounds: list[Round] | None = None
+    *,
+    listing: Listing,
+    data: dict[str, Any],
+    now: datetime.datetime,
+    rounds: list[Round] | None = None,
+    submit: bool = True,
 ) -> Listing:
+    """The operator's changes. A change of price or premium sends an approved listing back to
+    the office (off sale until approved again); other changes keep its review."""
     if listing.is_standard:
         raise CatalogError("standard_listing")
     with transaction.atomic():
@@ -209,13 +251,90 @@ def listing_update(
         stock_limit = data.get("stock_limit", locked.stock_limit)
         if stock_limit is not None and stock_limit < locked.units_sold:
             raise CatalogError("stock_below_sold", sold=locked.units_sold)
+        reviewed_change = any(
+            field in data and data[field] != getattr(locked, field)
+            for field in LISTING_REVIEWED_FIELDS
+        )
         for field in LISTING_FIELDS:
             if field in data:
                 setattr(locked, field, data[field])
+        _check_price(locked)
+        _set_review(locked, submit=submit, reviewed_change=reviewed_change, now=now)
         locked.save()
         if rounds is not None:
             locked.rounds.set(rounds)
     return locked
+
+
+def _set_review(listing: Listing, *, submit: bool, reviewed_change: bool, now) -> None:
+    if not submit:
+        listing.review_status = ListingReview.DRAFT
+    elif listing.review_status == ListingReview.APPROVED and not reviewed_change:
+        return  # approved terms unchanged: still on sale
+    elif listing.review_status != ListingReview.PENDING or reviewed_change:
+        listing.review_status = ListingReview.PENDING
+        listing.submitted_at = now
+    listing.review_comment = ""  # a new answer is asked for; the old one is in admin's history
+
+
+def listing_approve(*, listing: Listing, now: datetime.datetime, comment: str = "") -> Listing:
+    """Staff approve a listing awaiting review: it is on sale from now (while active), and
+    its operators are told. Its price is checked again against the project's rules."""
+    with transaction.atomic():
+        # The listing's row only: never the project's, which every 9:00 order updates.
+        locked = (
+            Listing.objects.select_for_update(of=("self",))
+            .select_related("shop__project")
+            .get(pk=listing.pk)
+        )
+        if locked.review_status != ListingReview.PENDING:
+            raise CatalogError("listing_not_pending")
+        _check_price(locked)
+        locked.review_status = ListingReview.APPROVED
+        locked.review_comment = comment.strip()
+        locked.reviewed_at = now
+        locked.save(update_fields=["review_status", "review_comment", "reviewed_at", "updated_at"])
+        _notify_listing_review(locked)
+    return locked
+
+
+def listing_reject(*, listing: Listing, now: datetime.datetime, comment: str) -> Listing:
+    """Staff send a listing back to its shop with the reason (one awaiting review, or one on
+    sale that must stop): off sale until the operator changes it and asks again."""
+    if not comment.strip():
+        raise CatalogError("rejection_reason_required")
+    with transaction.atomic():
+        # The listing's row only: never the project's, which every 9:00 order updates.
+        locked = (
+            Listing.objects.select_for_update(of=("self",))
+            .select_related("shop__project")
+            .get(pk=listing.pk)
+        )
+        if locked.is_standard:
+            raise CatalogError("standard_listing")
+        if locked.review_status not in (ListingReview.PENDING, ListingReview.APPROVED):
+            raise CatalogError("listing_not_reviewable")
+        locked.review_status = ListingReview.REJECTED
+        locked.review_comment = comment.strip()
+        locked.reviewed_at = now
+        locked.save(update_fields=["review_status", "review_comment", "reviewed_at", "updated_at"])
+        _notify_listing_review(locked)
+    return locked
+
+
+def _notify_listing_review(listing: Listing) -> None:
+    shop = listing.shop
+    recipients = sorted({*shop.operators.values_list("email", flat=True)} - {""})
+    if not recipients and shop.applicant is not None:
+        recipients = [shop.applicant.email]
+    if not recipients:
+        return
+    # Operators read Japanese; the email does not follow the staff member's language.
+    with translation.override("ja"):
+        context = {"listing": listing, "shop": shop, "site_url": settings.KAIKA_SITE_URL}
+        subject = render_to_string("projects/email/listing_review_subject.txt", context).strip()
+        body = render_to_string("projects/email/listing_review_body.txt", context)
+    send_email_on_commit(EmailMessage(subject=subject, body=body, to=recipients))
 
 
 def listing_withdraw(*, listing: Listing) -> bool:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from kaika.cache import public_page
 from kaika.downloads import private_download
 from projects.forms import ListingForm, ShopApplicationForm, ShopProfileForm, ShopSearchForm
-from projects.models import Project, Round, Shop, ShopRound
+from projects.models import ListingReview, Project, Round, Shop, ShopRound
 from projects.services import (
     CatalogError,
     listing_create,
@@ -259,6 +259,20 @@ def manage_shop_edit(request, shop_id: int):
     return render(request, "projects/manage/shop_edit.html", {"shop": shop, "form": form})
 
 
+# The listing form's second button: keep it as a draft instead of asking for review.
+SAVE_AS_DRAFT = "save_draft"
+REVIEW_MESSAGES = {
+    ListingReview.DRAFT: gettext_lazy(
+        "リターンを下書きとして保存しました。販売するには審査を申請してください。"
+    ),
+    ListingReview.PENDING: gettext_lazy(
+        "リターンを保存し、事務局に審査を申請しました。承認されるまで販売されません"
+        "(結果はメールでお知らせします)。"
+    ),
+    ListingReview.APPROVED: gettext_lazy("リターンを更新しました。"),
+}
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -267,13 +281,17 @@ def manage_listing_create(request, shop_id: int):
     form = ListingForm(request.POST or None, request.FILES or None, shop=shop)
     if request.method == "POST" and form.is_valid():
         try:
-            listing_create(
-                shop=shop, data=form.listing_data(), rounds=list(form.cleaned_data["rounds"])
+            listing = listing_create(
+                shop=shop,
+                data=form.listing_data(),
+                rounds=list(form.cleaned_data["rounds"]),
+                submit=SAVE_AS_DRAFT not in request.POST,
+                now=timezone.now(),
             )
         except CatalogError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("リターンを追加しました。"))
+            messages.success(request, REVIEW_MESSAGES[listing.review_status])
             return redirect("projects:manage_shop", shop_id=shop.pk)
     return render(
         request, "projects/manage/listing_form.html", {"shop": shop, "form": form, "listing": None}
@@ -292,13 +310,17 @@ def manage_listing_edit(request, shop_id: int, listing_id: int):
     form = ListingForm(request.POST or None, request.FILES or None, instance=listing, shop=shop)
     if request.method == "POST" and form.is_valid():
         try:
-            listing_update(
-                listing=listing, data=form.listing_data(), rounds=list(form.cleaned_data["rounds"])
+            listing = listing_update(
+                listing=listing,
+                data=form.listing_data(),
+                rounds=list(form.cleaned_data["rounds"]),
+                submit=SAVE_AS_DRAFT not in request.POST,
+                now=timezone.now(),
             )
         except CatalogError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("リターンを更新しました。"))
+            messages.success(request, REVIEW_MESSAGES[listing.review_status])
             return redirect("projects:manage_shop", shop_id=shop.pk)
     return render(
         request,

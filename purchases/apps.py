@@ -8,6 +8,7 @@ class PurchasesConfig(AppConfig):
         from kaika import data_rights
         from purchases import (
             checks,  # noqa: F401 (registers the deploy checks)
+            local_expiry,
             reserve,  # noqa: F401 (registers the database check)
             services,
             tasks,
@@ -16,3 +17,5 @@ class PurchasesConfig(AppConfig):
 
         data_rights.register(self.label, export=part.export)
         services.refund_dispatch = tasks.refund_send.enqueue
+        if local_expiry.should_run():
+            local_expiry.start()

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kaika.forms import RejectControlCharactersMixin
-from purchases.services import MAX_UNITS_PER_ORDER
+from projects.models import MAX_UNITS_PER_ORDER
 
 # A wallet's code (the QR code on My page), or a ticket's printed before wallets existed.
 TILL_CODE_RE = re.compile(r"[WT]-[23456789A-HJKMNP-Z]{28}")
@@ -31,6 +31,12 @@ class OrderForm(RejectControlCharactersMixin, forms.Form):
     @staticmethod
     def new_key() -> str:
         return secrets.token_urlsafe(24)
+
+    def at_most(self, units: int) -> "OrderForm":
+        """The units input bounded, for the browser, by what the caps allow now (the
+        service checks again whatever is sent)."""
+        self.fields["units"].widget.attrs["max"] = units
+        return self
 
 
 class RedeemForm(RejectControlCharactersMixin, forms.Form):

@@ -7,8 +7,8 @@ holds a reservation), and moves back when a pending order expires, fails or is c
 - Project.amount_raised, Round.amount_raised, ShopRound.amount_raised / units_sold and
   Listing.units_sold count paid orders *and* live reservations (pending orders), so the budget
   and stock checks are one `UPDATE ... WHERE counter + n <= cap` each;
-- supporters_count and tickets_issued_amount move when payment succeeds, tickets_used_amount
-  when a ticket is used.
+- supporters_count, amount_paid and tickets_issued_amount move when payment succeeds (and
+  back on a refund): the public figures; tickets_used_amount when a ticket is used.
 
 Orders and tickets are addressed by random codes (never by sequential ids) in every URL.
 No card data is ever stored here: the card is typed on the payment provider's page.

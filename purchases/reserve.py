@@ -11,7 +11,7 @@ from django.db import connections
 from django.db.backends.postgresql.psycopg_any import sql as pg_sql
 from django.db.migrations.executor import MigrationExecutor
 
-from projects.models import ShopStatus
+from projects.models import ListingReview, ShopStatus
 from purchases.models import OrderStatus
 
 SQL_FILE = Path(__file__).resolve().parent / "sql" / "order_reserve.sql"
@@ -23,6 +23,7 @@ BODY_RE = re.compile(r"\$fn\$(.*)\$fn\$", re.S)
 def function_sql() -> str:
     values = {
         "shop_approved": ShopStatus.APPROVED,
+        "listing_approved": ListingReview.APPROVED,
         "order_paid": OrderStatus.PAID,
         "order_pending": OrderStatus.PENDING,
     }

@@ -38,7 +38,17 @@ from django.utils.translation import gettext_lazy as _
 
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit, staff_recipients
-from projects.models import Listing, Project, Round, RoundStatus, Shop, ShopRound, ShopStatus
+from projects.models import (
+    MAX_UNITS_PER_ORDER,
+    Listing,
+    ListingReview,
+    Project,
+    Round,
+    RoundStatus,
+    Shop,
+    ShopRound,
+    ShopStatus,
+)
 from purchases.models import (
     ATTEMPT_LIVE,
     Order,
@@ -62,8 +72,6 @@ from supporters.models import User
 
 logger = logging.getLogger(__name__)
 
-# No real application comes near this; a bigger number is a typo or an attack.
-MAX_UNITS_PER_ORDER = 1000
 DEFAULT_RESERVATION_MINUTES = 15
 
 
@@ -83,12 +91,16 @@ class PurchaseError(DomainError):
         "shop_not_in_round": _("このお店は、この期には参加していません。"),
         "listing_not_available": _("このリターンは、この期には販売していません。"),
         "sold_out": _("申し訳ありません。このリターンは完売しました(または残りが足りません)。"),
+        # The per-person caps count unpaid orders too, until their deadline: say so, and how
+        # to free them (a pending order can be cancelled on its page).
         "over_listing_person_limit": _(
-            "このリターンはお一人様%(limit)s口までです(お申込済み%(held)s口)。"
+            "このリターンはお一人様%(limit)s口までです(お申込済み%(held)s口)。お支払い待ちの"
+            "申込も、お支払い期限までは数に入ります(取り消すと枠が戻ります)。"
         ),
         "over_application_max": _("1回のお申込は%(max)s円までです。"),
         "over_person_round_max": _(
-            "お一人様1期あたり%(max)s円までです(この期のお申込済み%(held)s円)。"
+            "お一人様1期あたり%(max)s円までです(この期のお申込済み%(held)s円)。お支払い待ちの"
+            "申込も、お支払い期限までは数に入ります(取り消すと枠が戻ります)。"
         ),
         "budget_exhausted": _(
             "予算の上限に達したため、募集を終了しました(または残りの予算が足りません)。"
@@ -201,19 +213,37 @@ def order_terms(*, listing_id: int, round_id: int, units: int) -> OrderTerms:
     if round_ is None or listing is None:
         raise PurchaseError("invalid_request")
     amount = units * listing.unit_price
-    project = listing.shop.project
     return OrderTerms(
         listing=listing,
         round=round_,
         units=units,
         amount=amount,
-        tickets_value=project.tickets_value(amount) if listing.premium_applies else amount,
+        tickets_value=listing.tickets_value(amount),
     )
 
 
 def order_check(*, supporter: User, terms: OrderTerms, now: datetime.datetime) -> None:
     """Every rule for `supporter` at `now` on the terms given, or PurchaseError. Without the
     supporter's lock this is the confirmation page's preview; under it, order_create's check."""
+    _check_offer(terms, now)
+    for cap in _unit_caps(supporter, terms, now):
+        if terms.units > cap.most:
+            raise _refusal(cap.code, cap.params)
+
+
+def order_units_max(*, supporter: User, terms: OrderTerms, now: datetime.datetime) -> int:
+    """The most units of the terms' listing that `supporter` may order at `now`, by
+    order_check's rules (0 when the offer itself is closed to them): what the confirmation
+    page offers when it refuses the units asked for."""
+    try:
+        _check_offer(terms, now)
+    except PurchaseError:
+        return 0
+    return max(0, min([MAX_UNITS_PER_ORDER, *(c.most for c in _unit_caps(supporter, terms, now))]))
+
+
+def _check_offer(terms: OrderTerms, now: datetime.datetime) -> None:
+    """The rules that do not depend on the units: the round, the shop, the listing."""
     listing, round_, project = terms.listing, terms.round, terms.project
     if round_.project_id != project.pk:
         raise PurchaseError("round_mismatch")
@@ -231,34 +261,19 @@ def order_check(*, supporter: User, terms: OrderTerms, now: datetime.datetime) -
     if not listing.offered:
         raise PurchaseError("listing_not_available")
 
-    if terms.amount > project.max_per_application:
-        raise PurchaseError("over_application_max", max=_yen(project.max_per_application))
+
+def _unit_caps(supporter: User, terms: OrderTerms, now: datetime.datetime):
+    """Listing.unit_caps, given what the supporter holds at `now` (Order.objects.live_at:
+    paid, or pending until its deadline)."""
     held = (
         Order.objects.live_at(now)
         .filter(supporter=supporter)
         .aggregate(
-            units=Sum("units", filter=Q(listing_id=listing.pk), default=0),
-            amount=Sum("amount", filter=Q(round_id=round_.pk), default=0),
+            units=Sum("units", filter=Q(listing_id=terms.listing.pk), default=0),
+            amount=Sum("amount", filter=Q(round_id=terms.round.pk), default=0),
         )
     )
-    if (
-        listing.per_person_limit is not None
-        and held["units"] + terms.units > listing.per_person_limit
-    ):
-        raise PurchaseError(
-            "over_listing_person_limit", limit=listing.per_person_limit, held=held["units"]
-        )
-    if held["amount"] + terms.amount > project.max_per_person_per_round:
-        raise PurchaseError(
-            "over_person_round_max",
-            max=_yen(project.max_per_person_per_round),
-            held=_yen(held["amount"]),
-        )
-    # Early answers on figures read a moment ago; the conditional UPDATEs have the last word.
-    if terms.amount > project.budget_remaining:
-        raise PurchaseError("budget_exhausted")
-    if listing.remaining_stock is not None and terms.units > listing.remaining_stock:
-        raise PurchaseError("sold_out")
+    return terms.listing.unit_caps(held_units=held["units"], held_amount=held["amount"])
 
 
 def order_create(
@@ -358,7 +373,10 @@ def _refusal_from(error: DatabaseError) -> PurchaseError | None:
     if getattr(cause, "sqlstate", None) != "P0001" or not message.startswith("kaika:"):
         return None
     code = message.removeprefix("kaika:")
-    params = json.loads(diag.message_detail) if diag.message_detail else {}
+    return _refusal(code, json.loads(diag.message_detail) if diag.message_detail else {})
+
+
+def _refusal(code: str, params: dict) -> PurchaseError:
     yen = _YEN_PARAMS.get(code, set())
     return PurchaseError(code, **{k: _yen(v) if k in yen else v for k, v in params.items()})
 
@@ -403,9 +421,9 @@ def _reserve(terms: OrderTerms, now) -> None:
     """Each UPDATE locks its row and re-checks its cap on the current value; the row count
     says whether it held (a refusal rolls the whole order back). Lock order as above."""
     units, amount = terms.units, terms.amount
-    listing = Listing.objects.filter(pk=terms.listing.pk, is_active=True).filter(
-        Q(stock_limit__isnull=True) | Q(stock_limit__gte=F("units_sold") + units)
-    )
+    listing = Listing.objects.filter(
+        pk=terms.listing.pk, is_active=True, review_status=ListingReview.APPROVED
+    ).filter(Q(stock_limit__isnull=True) | Q(stock_limit__gte=F("units_sold") + units))
     if not listing.update(units_sold=F("units_sold") + units):
         raise PurchaseError("sold_out")
     participation = ShopRound.objects.filter(
@@ -599,16 +617,22 @@ def _mark_paid(order: Order, result: PaymentResult, now) -> None:
         pk=order.pk
     )
     first_here = not paid.filter(shop_id=order.shop_id, round_id=order.round_id).exists()
+    # The public figures (paid support only), one UPDATE per row in the lock order.
     ShopRound.objects.filter(shop_id=order.shop_id, round_id=order.round_id).update(
         tickets_issued_amount=F("tickets_issued_amount") + sum(t.face_value for t in tickets),
         supporters_count=F("supporters_count") + int(first_here),
+        amount_paid=F("amount_paid") + order.amount,
     )
-    if not paid.filter(round_id=order.round_id).exists():
-        Round.objects.filter(pk=order.round_id).update(supporters_count=F("supporters_count") + 1)
-    if not paid.filter(project_id=order.project_id).exists():
-        Project.objects.filter(pk=order.project_id).update(
-            supporters_count=F("supporters_count") + 1
-        )
+    Round.objects.filter(pk=order.round_id).update(
+        supporters_count=F("supporters_count")
+        + int(not paid.filter(round_id=order.round_id).exists()),
+        amount_paid=F("amount_paid") + order.amount,
+    )
+    Project.objects.filter(pk=order.project_id).update(
+        supporters_count=F("supporters_count")
+        + int(not paid.filter(project_id=order.project_id).exists()),
+        amount_paid=F("amount_paid") + order.amount,
+    )
     _notify(order, "paid")
 
 
@@ -666,15 +690,18 @@ def order_refund(
         ShopRound.objects.filter(shop_id=order.shop_id, round_id=order.round_id).update(
             tickets_issued_amount=F("tickets_issued_amount") - sum(t.face_value for t in tickets),
             supporters_count=F("supporters_count") - int(not others_here),
+            amount_paid=F("amount_paid") - order.amount,
         )
-        if not paid.filter(round_id=order.round_id).exists():
-            Round.objects.filter(pk=order.round_id).update(
-                supporters_count=F("supporters_count") - 1
-            )
-        if not paid.filter(project_id=order.project_id).exists():
-            Project.objects.filter(pk=order.project_id).update(
-                supporters_count=F("supporters_count") - 1
-            )
+        Round.objects.filter(pk=order.round_id).update(
+            supporters_count=F("supporters_count")
+            - int(not paid.filter(round_id=order.round_id).exists()),
+            amount_paid=F("amount_paid") - order.amount,
+        )
+        Project.objects.filter(pk=order.project_id).update(
+            supporters_count=F("supporters_count")
+            - int(not paid.filter(project_id=order.project_id).exists()),
+            amount_paid=F("amount_paid") - order.amount,
+        )
         refund_owe(
             order=order,
             provider=order.payment_provider,

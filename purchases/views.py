@@ -28,6 +28,7 @@ from purchases.models import (
     Order,
     OrderStatus,
     Redemption,
+    RefundStatus,
     Ticket,
     TicketState,
     Wallet,
@@ -39,7 +40,9 @@ from purchases.services import (
     order_cancel,
     order_check,
     order_create,
+    order_expire,
     order_terms,
+    order_units_max,
     payment_check,
     payment_notice_record,
     payment_record,
@@ -101,6 +104,15 @@ def order_confirm(request):
             order_check(supporter=request.user, terms=terms, now=now)
         except PurchaseError as exc:
             error = exc.message
+    change, most = None, 0
+    if error is not None:
+        # Refused: the units the same rules allow now, to choose from right there (none when
+        # the offer itself is closed, or nothing is left for this supporter).
+        most = order_units_max(supporter=request.user, terms=terms, now=now)
+        if most:
+            change = OrderForm(
+                initial={"listing": listing_id, "round": terms.round.pk, "units": min(units, most)}
+            ).at_most(most)
     hidden = OrderForm(
         initial={
             "listing": listing_id,
@@ -118,6 +130,8 @@ def order_confirm(request):
             "form": hidden,
             "terms": terms,
             "error": error,
+            "change": change,
+            "units_max": most,
             "profile": request.user,
             "minutes": reservation_minutes(),
         },
@@ -217,10 +231,21 @@ def payment_return(request):
     return render(request, "purchases/payment_received.html")
 
 
+def expire_due_orders(orders, now) -> None:
+    """Release the viewer's pending orders whose deadline has passed, before showing them.
+
+    A write on a GET, through the service and idempotent (order_expire re-checks under the
+    order's lock): the page then tells the truth even where no `expire_orders` cron runs
+    (`make run`) or it runs late, and says what happened instead of "お支払い待ち"."""
+    for order in orders.stale_at(now):
+        order_expire(order=order, now=now)
+
+
 @never_cache
 @login_required
 @require_safe
 def order_list(request):
+    expire_due_orders(Order.objects.of(request.user), timezone.now())
     orders = Order.objects.of(request.user).select_related("shop", "listing", "round")
     exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(request, "purchases/order_list.html", {"orders": orders})
@@ -232,12 +257,16 @@ def order_list(request):
 def order_detail(request, order_code: str):
     order = own_order(request, order_code)
     now = timezone.now()
+    if order.status == OrderStatus.PENDING and order.expires_at <= now:
+        order_expire(order=order, now=now)  # as in expire_due_orders
+        order.refresh_from_db()
     try:
         payment_check(order=order, now=now)
     except PurchaseError as exc:
         payable, unpayable_because = False, exc.code
     else:
         payable, unpayable_because = True, ""
+    refunds = list(order.refunds.all())
     exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(
         request,
@@ -247,7 +276,8 @@ def order_detail(request, order_code: str):
             "tickets": order.tickets.all(),
             "payable": payable,
             "confirming": unpayable_because == "payment_in_progress",
-            "refunds": order.refunds.all(),
+            "refunds": refunds,
+            "refunds_pending": any(r.status != RefundStatus.DONE for r in refunds),
             "statuses": OrderStatus,
         },
     )

@@ -74,8 +74,8 @@ BEGIN
                    WHERE sr.shop_id = s.id AND sr.round_id = r.id) THEN
         RAISE EXCEPTION 'kaika:shop_not_in_round';
     END IF;
-    -- Listing.objects.offered_in: active, and tied to this round or to no round at all.
-    IF NOT l.is_active OR NOT (
+    -- Listing.objects.offered_in: approved, active, and tied to this round or to no round.
+    IF NOT l.is_active OR l.review_status <> {listing_approved} OR NOT (
         EXISTS (SELECT 1 FROM projects_listing_rounds lr
                 WHERE lr.listing_id = l.id AND lr.round_id = r.id)
         OR NOT EXISTS (SELECT 1 FROM projects_listing_rounds lr WHERE lr.listing_id = l.id)
@@ -130,7 +130,7 @@ BEGIN
     -- services._reserve's UPDATEs: each locks its row and re-checks its cap on the current
     -- value (PostgreSQL re-evaluates the WHERE clause on the row it waited for).
     UPDATE projects_listing x SET units_sold = x.units_sold + p_units
-     WHERE x.id = l.id AND x.is_active
+     WHERE x.id = l.id AND x.is_active AND x.review_status = {listing_approved}
        AND (x.stock_limit IS NULL OR x.stock_limit >= x.units_sold + p_units);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'kaika:sold_out';

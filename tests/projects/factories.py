@@ -5,7 +5,16 @@ import itertools
 
 from django.utils import timezone
 
-from projects.models import Category, Listing, Municipality, Project, Round, Shop, ShopStatus
+from projects.models import (
+    Category,
+    Listing,
+    ListingReview,
+    Municipality,
+    Project,
+    Round,
+    Shop,
+    ShopStatus,
+)
 from projects.services import shop_approve
 
 _seq = itertools.count(1)
@@ -79,5 +88,12 @@ def make_shop(
 
 
 def make_listing(shop: Shop, **extra) -> Listing:
-    fields = {"title": "2名様ディナーコース", "unit_price": 10_000, "stock_limit": 50}
+    """A listing already approved by the office (on sale), unless told otherwise."""
+    fields = {
+        "title": "2名様ディナーコース",
+        "unit_price": 10_000,
+        "stock_limit": 50,
+        "review_status": ListingReview.APPROVED,
+        "reviewed_at": timezone.now(),
+    }
     return Listing.objects.create(shop=shop, **{**fields, **extra})

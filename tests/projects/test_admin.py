@@ -104,10 +104,13 @@ def test_staff_who_may_only_view_get_no_action_that_changes_anything(client, pro
         "admin:purchases_order_changelist": ["refund_orders", "expire_stale_orders"],
         "admin:projects_round_changelist": ["suspend_rounds", "resume_rounds"],
         "admin:projects_shop_changelist": ["approve_shops", "reject_shops"],
+        "admin:projects_listing_changelist": ["approve_listings", "reject_listings"],
     }
     viewer = make_user(email="viewer@example.jp", is_staff=True)
     viewer.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_order", "view_round", "view_shop"])
+        Permission.objects.filter(
+            codename__in=["view_order", "view_round", "view_shop", "view_listing"]
+        )
     )
     editor = make_user(email="editor@example.jp", is_staff=True, is_superuser=True)
     for person, shown in ((editor, True), (viewer, False)):

@@ -213,6 +213,8 @@ def test_premium_tickets_are_worth_150_percent_and_figures_start_at_zero(project
     assert project.amount_raised == 0
     assert project.supporters_count == 0
     assert project.progress_percent == 0
-    project.amount_raised = project.total_budget
+    project.amount_raised = project.total_budget  # reserved, not yet paid
     assert project.is_budget_exhausted
+    assert project.progress_percent == 0  # the public's figure counts paid support
+    project.amount_paid = project.total_budget
     assert project.progress_percent == 100

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -61,7 +62,7 @@ def test_home_shows_the_open_round_its_countdown_and_zero_figures(client, open_r
     assert "第1期 募集中" in html
     assert "募集終了まで" in html
     assert 'data-unit="days">12<' in html or 'data-unit="days">13<' in html
-    assert "支援総額 0円 / 予算 2,000,000,000円" in html
+    assert "お支払い済みの支援 0円 / 予算 2,000,000,000円" in html
     assert 'value="0"' in html and "支援者数" in html
 
 
@@ -99,7 +100,7 @@ def test_home_without_any_project_still_renders(client, db):
 
 
 def test_home_shows_the_progress_the_purchases_app_will_count(client, open_round):
-    Project.objects.update(amount_raised=500_000_000, supporters_count=1647)
+    Project.objects.update(amount_paid=500_000_000, supporters_count=1647)
     html = client.get("/").content.decode()
     assert 'value="500000000"' in html
     assert "25%" in html and "1,647" in html
@@ -188,7 +189,7 @@ def test_shop_detail_shows_listings_with_remaining_stock_as_numbers(client, proj
     shop = make_shop(project)
     dinner = make_listing(shop, title="2名様ディナーコース", stock_limit=50)
     Listing.objects.filter(pk=dinner.pk).update(units_sold=12)
-    ShopRound.objects.filter(shop=shop).update(supporters_count=7, amount_raised=34_000)
+    ShopRound.objects.filter(shop=shop).update(supporters_count=7, amount_paid=34_000)
     make_listing(shop, title="販売停止のリターン", is_active=False)
     response = client.get(shop.get_absolute_url())
     html = response.content.decode()
@@ -237,10 +238,10 @@ def test_a_shop_page_says_when_its_figures_were_counted(client, project, open_ro
     moment = timezone.localtime()
     html = client.get(shop.get_absolute_url()).content.decode()
     counted = [(moment + datetime.timedelta(seconds=s)).strftime("%H:%M:%S") for s in range(0, 3)]
-    assert any(f"残りの口数は {c} 時点の数字です。" in html for c in counted), html
+    assert any(f"{c} 時点の数字です" in html for c in counted), html
     assert "お申し込みの際に、その時の残りを確かめます。" in html
     english = client.get(f"/en{shop.get_absolute_url()}").content.decode()
-    assert any(f"units left as counted at {c}." in english for c in counted)
+    assert any(f"Figures as counted at {c} " in english for c in counted)
 
 
 def test_shop_detail_never_shows_who_operates_or_supports_the_shop(client, project, open_round):
@@ -352,3 +353,18 @@ def test_shop_search_uses_the_trigram_index_on_postgresql(project):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "projects_shop_search_trgm" in plan, plan
+
+
+def test_the_running_total_figures_per_unit_come_from_the_listing(client, project, open_round):
+    """static/js/order-total.js multiplies these: Listing.tickets_value per unit, the same page
+    for everyone (a static script, no inline one)."""
+    shop = make_shop(project)
+    make_listing(shop, title="食事券", unit_price=5000, premium_applies=False)
+    html = client.get(shop.get_absolute_url()).content.decode()
+    totals = re.findall(
+        r'data-order-total data-unit-price="(\d+)" data-unit-tickets="(\d+)" data-yen="([^"]+)"',
+        html,
+    )
+    assert totals == [("1000", "1500", "#円"), ("5000", "5000", "#円")]
+    assert '<script src="/static/js/order-total.js" defer></script>' in html
+    assert "<script>" not in html

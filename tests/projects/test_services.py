@@ -111,10 +111,13 @@ def test_stock_cannot_be_set_below_what_is_sold_even_if_the_form_saw_less(projec
     stale = Listing.objects.get(pk=listing.pk)  # the operator's form loaded it at 0 sold
     Listing.objects.filter(pk=listing.pk).update(units_sold=30)  # sales meanwhile
     with pytest.raises(CatalogError) as error:
-        listing_update(listing=stale, data={"stock_limit": 20})
+        listing_update(listing=stale, data={"stock_limit": 20}, now=timezone.now())
     assert error.value.code == "stock_below_sold"
     assert "30口" in error.value.message
-    assert listing_update(listing=stale, data={"stock_limit": 30}).stock_limit == 30
+    assert (
+        listing_update(listing=stale, data={"stock_limit": 30}, now=timezone.now()).stock_limit
+        == 30
+    )
 
 
 def test_a_listing_with_sales_is_deactivated_and_one_without_is_deleted(project):
@@ -132,7 +135,7 @@ def test_a_listing_with_sales_is_deactivated_and_one_without_is_deleted(project)
 def test_the_standard_listing_can_be_neither_changed_nor_withdrawn(project):
     standard = make_shop(project).listings.get(is_standard=True)
     with pytest.raises(CatalogError):
-        listing_update(listing=standard, data={"unit_price": 1})
+        listing_update(listing=standard, data={"unit_price": 1}, now=timezone.now())
     with pytest.raises(CatalogError):
         listing_withdraw(listing=standard)
 

@@ -141,7 +141,10 @@ def test_listing_per_person_limit_counts_pending_orders(offer, user):
     listing = offer.limited(unit_price=1000, stock_limit=None, per_person_limit=3)
     buy(offer, user, listing=listing, units=2)
     error = refused("over_listing_person_limit", buy, offer, user, listing=listing, units=2)
-    assert error.message == "このリターンはお一人様3口までです(お申込済み2口)。"
+    assert error.message == (
+        "このリターンはお一人様3口までです(お申込済み2口)。お支払い待ちの申込も、"
+        "お支払い期限までは数に入ります(取り消すと枠が戻ります)。"
+    )
     buy(offer, user, listing=listing, units=1)
     refused("over_listing_person_limit", buy, offer, user, listing=listing, units=1)
     # Someone else has their own allowance.
@@ -159,7 +162,10 @@ def test_per_person_per_round_maximum_counts_pending_orders(offer, user):
         buy(offer, user, units=20)
     buy(offer, user, units=19)  # 99,000 yen held
     error = refused("over_person_round_max", buy, offer, user, units=2)
-    assert error.message == "お一人様1期あたり100,000円までです(この期のお申込済み99,000円)。"
+    assert error.message == (
+        "お一人様1期あたり100,000円までです(この期のお申込済み99,000円)。お支払い待ちの"
+        "申込も、お支払い期限までは数に入ります(取り消すと枠が戻ります)。"
+    )
     buy(offer, user, units=1)  # exactly 100,000
     refused("over_person_round_max", buy, offer, user, units=1)
 

@@ -1,4 +1,6 @@
-"""Demo accounts for trying kaika locally. Idempotent: run it as often as you like.
+"""Demo accounts for trying kaika locally, the demo catalog (projects.demo) and the demo
+supporter's paid orders (purchases.demo). Idempotent: run it as often as you like. In the
+purchases app because it backs a shop through the purchase services (apps import downward).
 
 Refuses to run unless KAIKA_ALLOW_DEMO_DATA is on (it is with DEBUG, never in production).
 """
@@ -12,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from projects.demo import seed_catalog
+from projects.models import Shop
+from purchases.demo import seed_orders
 from supporters.models import Gender, Occupation, User
 
 DEMO_PASSWORD = "kaika-demo-2026"
@@ -19,6 +23,8 @@ DEMO_PASSWORD = "kaika-demo-2026"
 DEMO_ACCOUNTS = [
     {
         "email": "staff@example.jp",
+        "role": "staff",
+        "try": "admin at /admin/ (asks to set up an authenticator app)",
         "is_staff": True,
         "is_superuser": True,
         "profile": {
@@ -30,6 +36,8 @@ DEMO_ACCOUNTS = [
     },
     {
         "email": "shop@example.jp",
+        "role": "operator",
+        "try": "shop management at /shops/manage/ (the till: ticket use)",
         "profile": {
             "family_name": "商店",
             "given_name": "花子",
@@ -39,6 +47,8 @@ DEMO_ACCOUNTS = [
     },
     {
         "email": "supporter@example.jp",
+        "role": "supporter",
+        "try": "paid orders and tickets usable today at /mypage/",
         "profile": {
             "family_name": "山口",
             "given_name": "一郎",
@@ -61,15 +71,24 @@ COMMON_PROFILE = {
 
 
 class Command(BaseCommand):
-    help = "Creates the demo accounts and the demo catalog: project, rounds, shops (demo only)."
+    help = (
+        "Creates the demo accounts, the demo catalog (project, rounds, shops) and the demo "
+        "supporter's paid orders with tickets usable today (demo only)."
+    )
 
     def handle(self, *args, **options):
         if not settings.KAIKA_ALLOW_DEMO_DATA:
             raise CommandError("Demo data is disabled here (KAIKA_ALLOW_DEMO_DATA is off).")
         with transaction.atomic():
             users = {account["email"]: self.ensure_account(account) for account in DEMO_ACCOUNTS}
-        seed_catalog(now=timezone.now(), stdout=self.stdout, operator=users["shop@example.jp"])
+        now = timezone.now()
+        operator = users["shop@example.jp"]
+        seed_catalog(now=now, stdout=self.stdout, operator=operator)
+        shop = Shop.objects.operated_by(operator).get()
+        seed_orders(supporter=users["supporter@example.jp"], shop=shop, now=now, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo accounts ready (password: {DEMO_PASSWORD})"))
+        for account in DEMO_ACCOUNTS:
+            self.stdout.write(f"  {account['role']:<9} {account['email']:<22} {account['try']}")
 
     def ensure_account(self, account: dict) -> User:
         email = account["email"]
