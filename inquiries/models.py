@@ -77,7 +77,7 @@ class Inquiry(models.Model):
     # One per contact form shown: the same form sent twice (a double click, a resent POST)
     # finds this inquiry instead of making a second one and sending its emails again.
     idempotency_key = models.CharField(
-        _("送信フォームの識別子"), max_length=64, blank=True, default="", editable=False
+        _("二重送信防止キー"), max_length=64, blank=True, default="", editable=False
     )
 
     objects = InquiryQuerySet.as_manager()

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='inquiry',
             name='idempotency_key',
-            field=models.CharField(blank=True, default='', editable=False, max_length=64, verbose_name='送信フォームの識別子'),
+            field=models.CharField(blank=True, default='', editable=False, max_length=64, verbose_name='二重送信防止キー'),
         ),
         migrations.AlterField(
             model_name='inquiry',
