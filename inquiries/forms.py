@@ -1,3 +1,5 @@
+import secrets
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -51,13 +53,9 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
             "invalid_choice": _("お問い合わせの種類を一覧から選択してください。"),
         },
     )
-    # A logged-in sender also gets `order`, a choice among their own orders (see __init__).
-    order_number = forms.CharField(
-        label=_("注文番号(任意)"),
-        max_length=32,
-        required=False,
-        help_text=_("ご支援・チケットについてのお問い合わせは、わかれば注文番号をご記入ください。"),
-    )
+    # A logged-in sender with orders also gets `order`, a choice among their own (see
+    # __init__). There is no free-text order number: nothing typed could be checked to exist
+    # and to be the sender's, so a signed-out sender names no order.
     subject = forms.CharField(
         label=_("件名"),
         max_length=100,
@@ -75,6 +73,12 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
         required=False,
         widget=HoneypotInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
+    # One per form shown: sent twice (a double click), it finds the first inquiry.
+    idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    @staticmethod
+    def new_key() -> str:
+        return secrets.token_urlsafe(24)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -94,8 +98,9 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
                     required=False,
                     label=_("ご支援の申込(任意)"),
                     empty_label=_("選択しない"),
+                    help_text=_("ご支援・チケットについてのお問い合わせは、申込を選んでください。"),
                 )
-                self.order_fields(["name", "email", "category", "order", "order_number"])
+                self.order_fields(["name", "email", "category", "order"])
         for field in self.fields.values():
             # No `maxlength` in the page: a browser silently cuts a pasted text at the limit
             # (and counts an emoji as two). The server says how long it is instead, and keeps
@@ -114,6 +119,11 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
             )
         return cleaned
 
+    def clean_idempotency_key(self):
+        # Anything but a key this site could have made counts as none (see the view).
+        key = self.cleaned_data["idempotency_key"]
+        return key if 16 <= len(key) <= 64 else ""
+
     def visible_fields_without_honeypot(self):
         return [field for field in self.visible_fields() if field.name != HONEYPOT_FIELD]
 
@@ -124,7 +134,10 @@ class InquiryForm(RejectControlCharactersMixin, forms.Form):
     def inquiry_data(self) -> dict:
         data = {
             name: self.cleaned_data[name]
-            for name in ("name", "email", "category", "subject", "body", "order_number")
+            for name in ("name", "email", "category", "subject", "body")
         }
         data["order"] = self.cleaned_data.get("order")
+        # A POST without the form's key (a script, a page from before keys) is sent once as
+        # it is: a fresh key can match no earlier sending.
+        data["idempotency_key"] = self.cleaned_data["idempotency_key"] or self.new_key()
         return data

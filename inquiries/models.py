@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,8 +30,9 @@ class InquiryQuerySet(models.QuerySet):
 class Inquiry(models.Model):
     """One message sent through the contact form, and how the office handled it.
 
-    Orders: a logged-in sender picks one of their own orders (`order`; the form offers only
-    theirs); anyone may also type an order number (`order_number`, free text).
+    Orders: a logged-in sender may pick one of their own orders (`order`; the form offers only
+    theirs). A signed-out sender names none: a typed number could not be checked against them.
+    `order_number` holds what the old form's free-text box took, kept as it was sent.
     """
 
     reference = models.CharField(_("受付番号"), max_length=16, unique=True, editable=False)
@@ -48,7 +50,7 @@ class Inquiry(models.Model):
     category = models.CharField(_("お問い合わせの種類"), max_length=16, choices=Category.choices)
     subject = models.CharField(_("件名"), max_length=100)
     body = models.TextField(_("お問い合わせ内容"), max_length=4000)
-    order_number = models.CharField(_("注文番号"), max_length=32, blank=True)
+    order_number = models.CharField(_("注文番号(旧フォームで記入)"), max_length=32, blank=True)
     order = models.ForeignKey(
         "purchases.Order",
         verbose_name=_("ご支援の申込"),
@@ -72,6 +74,11 @@ class Inquiry(models.Model):
         limit_choices_to={"is_staff": True},
     )
     created_at = models.DateTimeField(_("受付日時"))
+    # One per contact form shown: the same form sent twice (a double click, a resent POST)
+    # finds this inquiry instead of making a second one and sending its emails again.
+    idempotency_key = models.CharField(
+        _("二重送信防止キー"), max_length=64, blank=True, default="", editable=False
+    )
 
     objects = InquiryQuerySet.as_manager()
 
@@ -82,6 +89,19 @@ class Inquiry(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="inquiry_user_created"),
             models.Index(fields=["status", "-created_at"], name="inquiry_status_created"),
+        ]
+        constraints = [
+            # Per sender: the member, or the typed address when signed out.
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(user__isnull=False) & ~Q(idempotency_key=""),
+                name="inquiry_one_per_form_member",
+            ),
+            models.UniqueConstraint(
+                fields=["email", "idempotency_key"],
+                condition=Q(user__isnull=True) & ~Q(idempotency_key=""),
+                name="inquiry_one_per_form_email",
+            ),
         ]
 
     def __str__(self) -> str:

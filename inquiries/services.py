@@ -2,6 +2,7 @@ import base64
 import datetime
 import logging
 import secrets
+import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -46,6 +47,22 @@ def _render_email(template: str, context: dict, to: list[str]) -> EmailMessage:
     return EmailMessage(subject=" ".join(subject.split()), body=body, to=to)
 
 
+def _pause_after_checks() -> None:
+    # The race tests' debug hook (as in purchases.services): every sender of one form is held
+    # between the look-up of an earlier sending and the INSERT, so only the constraint decides.
+    if pause := settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS:
+        time.sleep(pause)
+
+
+def _sent_with_key(*, member, email: str, key: str) -> Inquiry | None:
+    """The inquiry this form already made: the member's, or (signed out) the typed address's."""
+    sender = {"user": member} if member is not None else {"user": None, "email": email}
+    inquiry = Inquiry.objects.filter(idempotency_key=key, **sender).first()
+    if inquiry is not None:
+        inquiry.repeated = True
+    return inquiry
+
+
 def inquiry_create(
     *,
     name: str,
@@ -53,20 +70,27 @@ def inquiry_create(
     category: str,
     subject: str,
     body: str,
-    order_number: str = "",
     order=None,
     user=None,
     client_ip: str,
+    idempotency_key: str,
     language: str = "ja",
     now: datetime.datetime,
 ) -> Inquiry:
     """Record an inquiry, confirm it to the sender and tell the office, once committed.
 
+    The same `idempotency_key` from the same sender returns the inquiry it made the first time
+    (its `repeated` attribute then True): nothing is saved, sent or counted again.
     Raises InquiryError when the sender's IP address or email address is over its limit.
     """
-    if order is not None and (user is None or order.supporter_id != user.pk):
+    if not 16 <= len(idempotency_key) <= 64:
+        raise ValueError("an inquiry needs its form's idempotency key")
+    member = user if user is not None and user.is_authenticated else None
+    if order is not None and (member is None or order.supporter_id != member.pk):
         # The form offers only the sender's own orders; this is the last line of defence.
         raise ValueError("an inquiry can only refer to the sender's own order")
+    if done := _sent_with_key(member=member, email=email, key=idempotency_key):
+        return done
     ip_limit, ip_period = settings.KAIKA_INQUIRY_RATE_LIMITS["ip"]
     if not ratelimit.hit("ip", client_ip, limit=ip_limit, period=ip_period):
         raise InquiryError("rate_limited_ip")
@@ -76,26 +100,31 @@ def inquiry_create(
 
     with transaction.atomic():
         inquiry = None
+        _pause_after_checks()
         for _attempt in range(5):
             try:
-                # A savepoint per attempt: a reference collision (1 in 2^40) must not poison
-                # the surrounding transaction.
+                # A savepoint per attempt: a reference collision (1 in 2^40) or a second
+                # sending of the form must not poison the surrounding transaction.
                 with transaction.atomic():
                     inquiry = Inquiry.objects.create(
                         reference=new_reference(),
-                        user=user if user is not None and user.is_authenticated else None,
+                        user=member,
                         name=name,
                         email=email,
                         category=category,
                         subject=subject,
                         body=body,
-                        order_number=order_number,
                         order=order,
                         language=language,
+                        idempotency_key=idempotency_key,
                         created_at=now,
                     )
                 break
             except IntegrityError:
+                # The same form sent at the same moment: the INSERT waited for the first
+                # sending's commit and hit the unique constraint. Its inquiry is the answer.
+                if done := _sent_with_key(member=member, email=email, key=idempotency_key):
+                    return done
                 logger.warning("inquiry reference collision; drawing another")
         if inquiry is None:
             raise InquiryError("reference_exhausted")
@@ -115,6 +144,7 @@ def inquiry_create(
                 )
         else:
             logger.warning("inquiry %s: no staff address to notify", inquiry.reference)
+    inquiry.repeated = False
     return inquiry
 
 

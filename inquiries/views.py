@@ -43,9 +43,9 @@ def contact(request):
             )
             return redirect("inquiries:contact_sent")
     else:
-        initial = {}
+        initial = {"idempotency_key": InquiryForm.new_key()}
         if user.is_authenticated:
-            initial = {"name": user.full_name, "email": user.email}
+            initial |= {"name": user.full_name, "email": user.email}
         form = InquiryForm(initial=initial, user=user)
     if user.is_authenticated:
         # Prefilled with the supporter's name and email, or echoing what they typed.

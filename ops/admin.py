@@ -1,3 +1,4 @@
+from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
@@ -183,7 +184,63 @@ admin.site.unregister(DBTaskResult)
 @admin.register(DBTaskResult)
 class QueuedTaskAdmin(DBTaskResultAdmin):
     hidden_fields = ("args_kwargs", "return_value")
+    list_display = (
+        "id",
+        "task",
+        "status",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "priority",
+        "queue_name",
+    )
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return [name for name in fields if name not in self.hidden_fields]
+
+    @admin.display(description=_("タスク"))
+    def task(self, obj):
+        return obj.task_name
+
+    @admin.display(description=_("エラーの詳細"))
+    def formatted_traceback(self, obj):
+        return super().formatted_traceback(obj)
+
+    @admin.display(description=_("実行予定日時"))
+    def display_run_after(self, obj):
+        return super().display_run_after(obj)
+
+
+# Admin in Japanese for the libraries' models too: their fields' names are English, and
+# allauth's are not even marked for translation. Set as the label only: the field's
+# `_verbose_name`, which migrations read, is left alone, so their migrations do not change.
+LIBRARY_FIELD_LABELS = {
+    Authenticator: {
+        "user": _("会員"),
+        "type": _("種類"),
+        "data": _("データ"),
+        "created_at": _("作成日時"),
+        "last_used_at": _("最終使用日時"),
+    },
+    DBTaskResult: {
+        "id": _("ID"),
+        "status": _("状態"),
+        "enqueued_at": _("キューに入った日時"),
+        "started_at": _("開始日時"),
+        "finished_at": _("完了日時"),
+        "args_kwargs": _("引数"),
+        "priority": _("優先度"),
+        "task_path": _("タスクのパス"),
+        "worker_ids": _("ワーカー"),
+        "queue_name": _("キュー"),
+        "backend_name": _("バックエンド"),
+        "run_after": _("実行予定日時"),
+        "return_value": _("戻り値"),
+        "exception_class_path": _("エラーの種類"),
+        "traceback": _("エラーの詳細"),
+    },
+}
+for model, labels in LIBRARY_FIELD_LABELS.items():
+    for name, label in labels.items():
+        model._meta.get_field(name).verbose_name = label

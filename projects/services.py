@@ -173,8 +173,12 @@ def shop_enrol_in_rounds(*, shop: Shop, now: datetime.datetime) -> list[ShopRoun
 def round_enrol_shops(*, round_: Round, now: datetime.datetime) -> int:
     """A round created after shops were approved takes every approved shop that applied by its
     deadline. Returns how many joined."""
-    shops = Shop.objects.listed().filter(
-        project_id=round_.project_id, applied_at__lte=round_.shop_applications_close_at
+    # Only shops not in it yet: bulk_create with ignore_conflicts returns every row it was
+    # given, inserted or not, so saving a round would say every shop joined again.
+    shops = (
+        Shop.objects.listed()
+        .filter(project_id=round_.project_id, applied_at__lte=round_.shop_applications_close_at)
+        .exclude(participations__round=round_)
     )
     joined = ShopRound.objects.bulk_create(
         [ShopRound(shop=s, round=round_, joined_at=now) for s in shops],

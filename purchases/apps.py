@@ -15,7 +15,7 @@ class PurchasesConfig(AppConfig):
         )
         from purchases import data_rights as part
 
-        data_rights.register(self.label, export=part.export)
+        data_rights.register(self.label, export=part.export, forfeits=part.forfeits)
         services.refund_dispatch = tasks.refund_send.enqueue
         if local_expiry.should_run():
             local_expiry.start()

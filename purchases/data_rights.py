@@ -1,5 +1,7 @@
-from kaika.data_rights import iso
-from purchases.models import Order, Ticket
+from collections import defaultdict
+
+from kaika.data_rights import Forfeit, iso
+from purchases.models import Order, Ticket, WalletBalance
 
 
 def export(user) -> dict:
@@ -39,3 +41,17 @@ def export(user) -> dict:
 # No erasure: orders and tickets stay for accounting and the shops' figures, pointing at the
 # emptied user row. Unused balances are not voided either: they are prepaid value, and a
 # refund is a staff decision (see the purchases admin).
+
+
+def forfeits(user, today) -> list[Forfeit]:
+    """What each shop's balance still holds, usable today or later (WalletBalance.total, as
+    My page shows it): leaving closes My page, where its code is shown, and nothing is paid
+    back."""
+    by_shop: dict = defaultdict(list)
+    for ticket in Ticket.objects.filter(supporter=user).select_related("shop", "round"):
+        by_shop[ticket.shop].append(ticket)
+    found = []
+    for shop, tickets in sorted(by_shop.items(), key=lambda item: (item[0].name, item[0].pk)):
+        if total := WalletBalance.of(tickets, today).total:
+            found.append(Forfeit(label=shop.name, yen=total))
+    return found

@@ -91,10 +91,18 @@ class Order(models.Model):
         related_name="orders",
         verbose_name=_("支援者"),
     )
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="orders")
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="orders")
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
-    listing = models.ForeignKey(Listing, on_delete=models.PROTECT, related_name="orders")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="orders", verbose_name=_("プロジェクト")
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="orders", verbose_name=_("期")
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("店舗")
+    )
+    listing = models.ForeignKey(
+        Listing, on_delete=models.PROTECT, related_name="orders", verbose_name=_("リターン")
+    )
     units = models.PositiveIntegerField(_("口数"))
     unit_price = models.PositiveIntegerField(_("1口の金額(円)"))
     amount = models.PositiveIntegerField(_("支援額(円)"))
@@ -103,7 +111,7 @@ class Order(models.Model):
         _("状態"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
     # From the confirmation form: a double click or a replayed POST finds this same order.
-    idempotency_key = models.CharField(max_length=64)
+    idempotency_key = models.CharField(_("二重送信防止キー"), max_length=64)
     created_at = models.DateTimeField(_("申込日時"))
     expires_at = models.DateTimeField(_("お支払い期限"))
     paid_at = models.DateTimeField(_("決済日時"), null=True, blank=True)
@@ -160,12 +168,21 @@ class TicketState(models.TextChoices):
 
 class Ticket(models.Model):
     code = models.CharField(_("チケット番号"), max_length=40, unique=True, default=new_ticket_code)
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="tickets")
-    supporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("支援の申込")
     )
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="tickets")
-    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="tickets")
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("支援者"),
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("店舗")
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("期")
+    )
     label = models.CharField(_("内容"), max_length=200)
     face_value = models.PositiveIntegerField(_("額面(円)"))
     balance = models.PositiveIntegerField(_("残額(円)"))
@@ -367,8 +384,12 @@ class Redemption(models.Model):
 
 
 class TicketUse(models.Model):
-    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="uses")
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="ticket_uses")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="uses", verbose_name=_("チケット")
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="ticket_uses", verbose_name=_("店舗")
+    )
     amount = models.PositiveIntegerField(_("利用額(円)"))
     balance_after = models.PositiveIntegerField(_("利用後の残額(円)"))
     operator = models.ForeignKey(
@@ -382,7 +403,7 @@ class TicketUse(models.Model):
     used_at = models.DateTimeField(_("利用日時"))
     # From the redemption form, one per page shown: the same form sent twice (a double tap,
     # a resent POST on a slow connection) finds this use instead of taking the amount again.
-    idempotency_key = models.CharField(max_length=64, blank=True, default="")
+    idempotency_key = models.CharField(_("二重送信防止キー"), max_length=64, blank=True, default="")
     # The use at the till this part belongs to (several tickets may pay one amount).
     redemption = models.ForeignKey(
         Redemption,
@@ -428,9 +449,14 @@ class PaymentAttempt(models.Model):
     """One press of "pay": one checkout at the provider (a Stripe Checkout Session), created
     with its own idempotency key, so that a retried API call never makes a second one."""
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payment_attempts")
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="payment_attempts",
+        verbose_name=_("支援の申込"),
+    )
     provider = models.CharField(_("決済代行"), max_length=16)
-    idempotency_key = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(_("二重送信防止キー"), max_length=64, unique=True)
     # The provider's id of the checkout (cs_...), once it answered.
     checkout_id = models.CharField(_("決済画面の番号"), max_length=255, blank=True)
     status = models.CharField(
@@ -570,7 +596,7 @@ class Refund(models.Model):
     )
     # Sent with every request for this refund: a retry after a lost answer is the same
     # refund at the provider. Replaced only when staff retry a failed one.
-    idempotency_key = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(_("二重送信防止キー"), max_length=64, unique=True)
     provider_refund_id = models.CharField(_("返金番号"), max_length=255, blank=True)
     # The provider's error or failure code ("expired_or_canceled_card"), never its message.
     error = models.CharField(_("エラー"), max_length=100, blank=True)

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kaika.forms import RejectControlCharactersMixin
+from kaika.templatetags.kaika_tags import yen
 from supporters import validators
 from supporters.models import User
 
@@ -171,9 +172,20 @@ class AccountDeleteForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, forfeits=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        if forfeits:
+            # Asked only when something is left: the page lists it above the form.
+            self.fields["give_up_balance"] = forms.BooleanField(
+                label=_(
+                    "チケットの残額(合計%(total)s)を使えなくなり、払い戻しも受けられないことを確認しました。"
+                )
+                % {"total": yen(sum(f.yen for f in forfeits))},
+                error_messages={
+                    "required": _("退会するには、チケットの残額を放棄することを確認してください。")
+                },
+            )
 
     def clean_password(self):
         password = self.cleaned_data["password"]

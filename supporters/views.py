@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from kaika.cache import public_page
+from kaika.data_rights import forfeits_on_erasure
 from kaika.downloads import private_download
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
@@ -74,13 +75,14 @@ def postal_lookup(request, postal_code: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def data_rights(request):
-    """Download everything held about me; delete my account."""
-    form = AccountDeleteForm(request.POST or None, user=request.user)
+    """Download everything held about me; delete my account (saying first what it gives up)."""
+    forfeits = forfeits_on_erasure(user=request.user, today=timezone.localdate())
+    form = AccountDeleteForm(request.POST or None, user=request.user, forfeits=forfeits)
     if request.method == "POST" and form.is_valid():
         user_delete(user=request.user, now=timezone.now())
         logout(request)
         return redirect("supporters:account_deleted")
-    return render(request, "supporters/data_rights.html", {"form": form})
+    return render(request, "supporters/data_rights.html", {"form": form, "forfeits": forfeits})
 
 
 @private_download

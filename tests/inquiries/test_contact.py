@@ -24,7 +24,6 @@ VALID = {
     "category": Category.TICKETS,
     "subject": "チケットが届きません",
     "body": "8月31日に支援しました。\nチケットのメールがまだ届いていません。",
-    "order_number": "A-1234",
     "website": "",
 }
 
@@ -58,7 +57,6 @@ def test_anonymous_visitor_sends_an_inquiry_and_gets_a_reference_by_email(
         VALID["subject"],
     )
     assert inquiry.body == VALID["body"]
-    assert inquiry.order_number == "A-1234"
 
     page = client.get(SENT)
     assert page.status_code == 200
@@ -163,7 +161,7 @@ def test_completion_page_without_a_sent_inquiry_goes_back_to_the_form(client, db
 
 def assert_kept(page: str, data: dict) -> None:
     """Every visible value the visitor typed is in the re-rendered form."""
-    for name in ("name", "email", "subject", "order_number"):
+    for name in ("name", "email", "subject"):
         assert f'value="{html.escape(data[name])}"' in page, name
     # A textarea's content follows a newline; Django keeps the line breaks.
     assert html.escape(data["body"]) in page.replace("\r\n", "\n")

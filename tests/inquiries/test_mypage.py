@@ -1,5 +1,7 @@
 """A supporter sees their own inquiries and the office's replies, and nobody else's."""
 
+import secrets
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -21,6 +23,7 @@ def make_inquiry(user=None, *, email="hanako@example.jp", subject="チケット�
         "body": "チケットが届きません。",
         "user": user,
         "client_ip": "192.0.2.1",
+        "idempotency_key": secrets.token_urlsafe(24),
         "now": timezone.now(),
         **extra,
     }

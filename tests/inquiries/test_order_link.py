@@ -14,7 +14,6 @@ POST = {
     "category": "tickets",
     "subject": "チケットについて",
     "body": "届いていません。",
-    "order_number": "",
     "website": "",
 }
 
@@ -49,3 +48,31 @@ def test_anonymous_senders_get_no_order_choice_and_cannot_attach_one():
     response = client.post(reverse("inquiries:contact"), {**POST, "order": order.pk})
     assert response.status_code == 302
     assert Inquiry.objects.get().order is None
+
+
+def test_an_order_that_does_not_exist_is_refused(user_client, user):
+    buy(make_offer(), user)
+    response = user_client.post(reverse("inquiries:contact"), {**POST, "order": 999_999})
+    assert response.status_code == 200
+    assert response.context["form"].errors["order"]
+    assert not Inquiry.objects.exists()
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["member", "signed-out"])
+def test_there_is_no_free_text_order_number_to_type_one_that_does_not_exist(client, signed_in):
+    """One way to name an order: a member picks one of their own. A typed number could not be
+    checked, so there is no box for one, and one posted anyway is not recorded."""
+    if signed_in:
+        member = make_user()
+        buy(make_offer(), member)
+        client.force_login(member)
+    page = client.get(reverse("inquiries:contact")).content.decode()
+    assert 'name="order_number"' not in page
+    assert ('name="order"' in page) is signed_in
+    if not signed_in:
+        assert "/accounts/login/?next=/contact/" in page
+    response = client.post(reverse("inquiries:contact"), {**POST, "order_number": "K-NOSUCHORDER"})
+    assert response.status_code == 302
+    inquiry = Inquiry.objects.get()
+    assert inquiry.order_number == ""
+    assert inquiry.order is None
