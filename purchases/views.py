@@ -267,13 +267,18 @@ def order_detail(request, order_code: str):
     else:
         payable, unpayable_because = True, ""
     refunds = list(order.refunds.all())
+    tickets = list(order.tickets.select_related("round"))
+    today = timezone.localdate(now)
+    for ticket in tickets:
+        # What the ticket is today (used up, expired...), not only whether staff voided it.
+        ticket.state = ticket.state_on(today)
     exposure_record(request, subject=request.user, action=ExposureAction.ORDER_HISTORY)
     return render(
         request,
         "purchases/order_detail.html",
         {
             "order": order,
-            "tickets": order.tickets.all(),
+            "tickets": tickets,
             "payable": payable,
             "confirming": unpayable_because == "payment_in_progress",
             "refunds": refunds,

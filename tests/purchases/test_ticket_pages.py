@@ -55,6 +55,10 @@ def test_a_used_up_ticket_says_used_and_shows_no_qr_code(offer, user):
     listing = client.get(reverse("purchases:ticket_list")).content.decode()
     row = listing[listing.index(ticket.get_absolute_url()) :].split("</tr>")[0]
     assert "利用済み" in row and "利用可能" not in row
+    # The order's page lists it the same way.
+    order_page = client.get(ticket.order.get_absolute_url()).content.decode()
+    line = order_page[order_page.index(ticket.get_absolute_url()) :].split("</li>")[0]
+    assert "利用済み" in line and "利用可能" not in line
 
 
 def test_nine_tickets_at_one_shop_are_one_card_with_one_qr_code(offer, user):
