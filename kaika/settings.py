@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "projects",
     "purchases",
     "inquiries",
+    # Settling with shops: payee accounts (above purchases and projects).
+    "settlements",
     "ops",
     # The pre-launch cache canary (manage.py cache_canary): above every app it walks through.
     "canary",

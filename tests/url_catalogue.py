@@ -95,6 +95,14 @@ LISTING_POST = {
     "is_active": "on",
 }
 
+PAYEE_POST = {
+    "bank_code": "0001",
+    "branch_code": "001",
+    "account_type": "1",
+    "account_number": "1234567",
+    "holder_name": "やまだ たろう",
+}
+
 VALID_POSTS = {
     "account_login": lambda objects: {"login": objects["user"].email, "password": PASSWORD},
     "account_signup": lambda objects: {
@@ -136,6 +144,7 @@ VALID_POSTS = {
     "projects:manage_listing_create": lambda objects: LISTING_POST,
     "projects:manage_listing_edit": lambda objects: LISTING_POST,
     "projects:manage_listing_withdraw": lambda objects: {"confirm": "1"},
+    "settlements:payee_edit": lambda objects: PAYEE_POST,
     "purchases:order_confirm": lambda objects: {
         "listing": str(objects["listing"].pk),
         "round": str(objects["round"].pk),

@@ -12,10 +12,12 @@ from hypothesis import strategies as st
 
 from inquiries.models import Inquiry
 from projects.models import Listing, Shop
+from settlements.kana import ZENGIN_CHARACTERS
+from settlements.models import PayeeAccount
 from supporters.models import User
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round, make_shop
-from tests.url_catalogue import LISTING_POST, PROFILE_POST, SHOP_APPLICATION_POST
+from tests.url_catalogue import LISTING_POST, PAYEE_POST, PROFILE_POST, SHOP_APPLICATION_POST
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +139,17 @@ def test_listing_form_survives_any_input(operator_setup, data):
     assert_no_control_characters(Listing.objects.all(), ("title",))
 
 
+@FUZZ
+@given(data=mutated(PAYEE_POST))
+def test_payee_account_form_survives_any_input(operator_setup, data):
+    _, shop, client = operator_setup
+    post(client, reverse("settlements:payee_edit", args=[shop.pk]), data)
+    for account in PayeeAccount.objects.all():
+        assert re.fullmatch(r"[0-9]{7}", account.account_number), account.account_number
+        assert set(account.holder_name) <= ZENGIN_CHARACTERS, account.holder_name
+        assert 0 < len(account.holder_name) <= 30
+
+
 FORMS = {
     "signup": (lambda s: reverse("account_signup"), SIGNUP_POST, False),
     "profile": (lambda s: reverse("supporters:profile_edit"), PROFILE_POST, True),
@@ -145,6 +158,11 @@ FORMS = {
     "listing": (
         lambda s: reverse("projects:manage_listing_create", args=[s.pk]),
         LISTING_POST,
+        True,
+    ),
+    "payee account": (
+        lambda s: reverse("settlements:payee_edit", args=[s.pk]),
+        PAYEE_POST,
         True,
     ),
 }
@@ -182,6 +200,7 @@ def test_every_text_field_refuses_control_characters_on_the_field(operator_setup
         Listing.objects.count(),
         Inquiry.objects.count(),
         User.objects.count(),
+        PayeeAccount.objects.count(),
     )
     browser = client if logged_in else Client()
     response = post(browser, url(shop), {**valid, field: f"正しい{bad}値"})
@@ -192,6 +211,7 @@ def test_every_text_field_refuses_control_characters_on_the_field(operator_setup
         Listing.objects.count(),
         Inquiry.objects.count(),
         User.objects.count(),
+        PayeeAccount.objects.count(),
     ) == counts
 
 
