@@ -8,6 +8,7 @@ from kaika.forms import RejectControlCharactersMixin
 from projects.models import MAX_UNITS_PER_ORDER
 
 # A wallet's code (the QR code on My page), or a ticket's printed before wallets existed.
+MAX_ID = 2**63 - 1
 TILL_CODE_RE = re.compile(r"[WT]-[23456789A-HJKMNP-Z]{28}")
 
 
@@ -15,8 +16,11 @@ class OrderForm(RejectControlCharactersMixin, forms.Form):
     """What the shop page sends (GET) and the confirmation page posts back. Ids are only
     pointers: the service re-reads every row and checks that they belong together."""
 
-    listing = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
-    round = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+    # Bounded by the database's bigint: a larger id would reach PostgreSQL and fail there.
+    listing = forms.IntegerField(min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
+    round = forms.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, widget=forms.HiddenInput
+    )
     units = forms.IntegerField(
         label=_("口数"),
         min_value=1,

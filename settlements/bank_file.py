@@ -13,11 +13,10 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import jaconv
+from settlements import kana
 
 ENCODING = "cp932"
 RECORD_LENGTH = 120
@@ -28,11 +27,9 @@ MAX_TRANSFERS = 999_999  # 合計件数 is N(6)
 MAX_AMOUNT = 9_999_999_999  # 振込金額 is N(10)
 MAX_TOTAL = 999_999_999_999  # 合計金額 is N(12)
 
-# The narrowest set every bank we read accepts in names (PCA's list): no small kana, no ｦ, no long
-# vowel mark, no comma, slash, yen sign or corner brackets. All single bytes in cp932.
-ZENGIN_CHARS = frozenset(
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZｱｲｳｴｵｶｷｸｹｺｻｼｽｾｿﾀﾁﾂﾃﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍﾎﾏﾐﾑﾒﾓﾔﾕﾖﾗﾘﾙﾚﾛﾜﾝﾞﾟ ().-"
-)
+# The names' character set and the conversion from what people type are settlements.kana's
+# (one place for both: the operator's form and this file agree by construction).
+ZENGIN_CHARS = kana.ZENGIN_CHARACTERS
 
 HEADER_ACCOUNT_TYPES = {"1": "普通", "2": "当座", "9": "その他"}
 PAYEE_ACCOUNT_TYPES = {"1": "普通", "2": "当座", "4": "貯蓄"}
@@ -157,25 +154,12 @@ def _listed(chars: list[str]) -> str:
     return "、".join(repr(char) for char in chars)
 
 
-# The banks' published conventions: small kana are written large, and ヰヱヲ as イエオ.
-_SMALL_TO_LARGE = str.maketrans("ァィゥェォッャュョヮヵヶヰヱヲ", "アイウエオツヤユヨワカケイエオ")
-# The long vowel mark (ｰ becomes ー under NFKC) and dashes people type are written as a hyphen.
-_DASHES = str.maketrans(dict.fromkeys("ー‐‑‒–—―−", "-"))
-
-
-def _converted(text: str) -> str:
-    # NFKC first: full-width ASCII and space become ASCII, ｶﾞ one character ガ, （） ().
-    text = unicodedata.normalize("NFKC", text).upper()
-    text = jaconv.hira2kata(text).translate(_SMALL_TO_LARGE).translate(_DASHES)
-    return jaconv.z2h(text, kana=True, ascii=True, digit=True)
-
-
 def normalize_kana(text: str) -> str:
     """What people type, in the Zengin set: ヤマダ　タロウ → ﾔﾏﾀﾞ ﾀﾛｳ (or NotZenginError)."""
-    result = _converted(text).strip()
+    result = kana.normalize_kana(text)
     if not ZENGIN_CHARS.issuperset(result):
         # Named as typed (㈱, not the 株 it decomposes into), so that staff find it.
-        bad = [c for c in dict.fromkeys(text) if not ZENGIN_CHARS.issuperset(_converted(c))]
+        bad = [c for c in dict.fromkeys(text) if kana.first_uncarriable(c)]
         raise NotZenginError(bad or [c for c in dict.fromkeys(result) if c not in ZENGIN_CHARS])
     return result
 

@@ -12,14 +12,15 @@ import unicodedata
 import jaconv
 
 # The characters every bank accepts in a payee's name (全銀協's set, without the symbols some
-# banks refuse: 「」, ¥, comma). The one list of them in kaika.
+# banks refuse: 「」, ¥, comma, slash). The one list of them in kaika: the bank file
+# (settlements.bank_file) writes names in it, and the operator's form checks them against it.
 ZENGIN_CHARACTERS = frozenset(
     "".join(
         (
             "0123456789",
             "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
             "ｱｲｳｴｵｶｷｸｹｺｻｼｽｾｿﾀﾁﾂﾃﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍﾎﾏﾐﾑﾒﾓﾔﾕﾖﾗﾘﾙﾚﾛﾜﾝﾞﾟ",
-            " ().-/",
+            " ().-",
         )
     )
 )

@@ -336,6 +336,20 @@ def test_a_success_after_the_deadline_is_not_accepted_even_before_the_cron(
     assert Project.objects.get(pk=live_offer["project"].pk).amount_raised == 0
 
 
+@pytest.mark.parametrize("field", ["listing", "round"])
+def test_an_id_beyond_the_databases_range_is_a_400_not_a_500(user_client, live_offer, field):
+    """Found by the form fuzzer: 2**63 passed the form and failed inside PostgreSQL."""
+    fields = {
+        "listing": live_offer["listing"].pk,
+        "round": live_offer["round"].pk,
+        "units": 1,
+        "idempotency_key": "k" * 20,
+        field: 2**63,
+    }
+    assert user_client.post(reverse("purchases:order_confirm"), fields).status_code == 400
+    assert not Order.objects.exists()
+
+
 @pytest.mark.parametrize("units", ["0", "-1", "abc", "1e3", "99999999999999999999", ""])
 def test_bad_units_in_the_confirmation_are_a_400_and_create_nothing(user_client, live_offer, units):
     url = confirm_url(live_offer).replace("units=2", f"units={units}")

@@ -360,7 +360,6 @@ def test_normalize_kana_turns_what_people_type_into_the_zengin_set(typed, zengin
         ("ヤマダ/タロウ", ["/"]),
         ("「ヤオヤ」", ["「", "」"]),
         ("ヤオヤ🍎", ["🍎"]),
-        ("ヤオヤ\tサン", ["\t"]),
         ("¥100", ["¥"]),
     ],
 )
