@@ -116,6 +116,7 @@ def type_signup(page, base: str, *, wait: float = 0.0):
     page.fill("#id_city", "山口市")
     page.fill("#id_password1", "visitor-pass-2026")
     page.fill("#id_password2", "visitor-pass-2027")
+    page.check("#id_terms_agreed")  # required: unticked, the browser would not send the form
     # Typing takes a person longer than the KAIKA-style cache keeps the form: the POST is
     # answered by the app, not with the stored form (its key is the URL alone).
     time.sleep(wait)
