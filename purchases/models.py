@@ -326,6 +326,37 @@ class WalletBalance:
         return parts
 
 
+class ExpiryReminder(models.Model):
+    """An expiry reminder sent (purchases.reminders): one per wallet, round and threshold,
+    which the unique constraint holds however many times or workers the command runs."""
+
+    wallet = models.ForeignKey(
+        Wallet,
+        on_delete=models.PROTECT,
+        related_name="expiry_reminders",
+        verbose_name=_("ウォレット"),
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="+", verbose_name=_("期")
+    )
+    days_before = models.PositiveSmallIntegerField(_("終了の何日前の案内か"))
+    balance = models.PositiveIntegerField(_("案内した残額(円)"))
+    ends_on = models.DateField(_("利用終了日"))
+    sent_at = models.DateTimeField(_("送信日時"))
+
+    class Meta:
+        verbose_name = _("利用期限の案内メール")
+        verbose_name_plural = _("利用期限の案内メール")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "round", "days_before"], name="expiryreminder_once_each"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet} {self.round} -{self.days_before}"
+
+
 class RedemptionQuerySet(models.QuerySet):
     def daily_totals(self):
         """One row per local day, newest first: {"day", "total", "count"}."""
