@@ -279,6 +279,9 @@ class WalletBalance:
     # period it is about (the next one, or the last one that ended).
     why_not: str
     period: tuple[datetime.date, datetime.date] | None
+    # Left on tickets whose usage period has ended (forfeited or refunded on request, by the
+    # project's Project.unused_value).
+    expired: int = 0
 
     @classmethod
     def of(cls, tickets, day: datetime.date) -> "WalletBalance":
@@ -312,6 +315,7 @@ class WalletBalance:
             earliest_expiry=min((t.round.usage_ends_on for t in usable + later), default=None),
             why_not=why_not,
             period=period,
+            expired=sum(t.balance for t in by_state[TicketState.EXPIRED]),
         )
 
     def split(self, amount: int) -> list[tuple]:

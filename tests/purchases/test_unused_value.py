@@ -3,11 +3,16 @@ refunded on request), and a supporter reads it before buying: on the project's p
 shop's page beside the order form, on the confirmation page, and in the terms and the
 特定商取引法 page (which send the reader to the project's page)."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from projects.models import Project, UnusedValue
 from tests.purchases.helpers import confirm_url
+from tests.purchases.test_ticket_pages import pay, signed_in
+from tests.purchases.test_wallet import take
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +50,45 @@ def test_the_terms_and_the_legal_page_send_the_reader_to_the_project_s_page(clie
         "各プロジェクトのページに記載のとおり、失効する(換金・払い戻しはできません)か、お申し出により返金します"
         in html
     )
+
+
+# --- After the usage period: My page says what became of the value left -------------------
+
+
+def expired_wallet_page(offer, user, setting) -> str:
+    Project.objects.filter(pk=offer.project.pk).update(unused_value=setting)
+    pay(offer, user)
+    take(offer, user.wallets.get().code, 400)
+    today = timezone.localdate()
+    type(offer.round).objects.filter(pk=offer.round.pk).update(
+        usage_starts_on=today - datetime.timedelta(days=60),
+        usage_ends_on=today - datetime.timedelta(days=1),
+    )
+    return signed_in(user).get(reverse("purchases:ticket_list")).content.decode()
+
+
+def test_after_expiry_a_refunding_project_s_supporter_is_shown_how_to_ask(offer, user):
+    page = expired_wallet_page(offer, user, UnusedValue.REFUNDED_ON_REQUEST)
+    assert "利用期間を過ぎた残額1,100円は、お申し出により" in page
+    assert f"{reverse('inquiries:contact')}?topic=unused_refund" in page
+    form = signed_in(user).get(reverse("inquiries:contact"), {"topic": "unused_refund"})
+    html = form.content.decode()
+    assert 'value="利用期間を過ぎたチケットの残額の返金のお願い"' in html
+    assert '<option value="tickets" selected>' in html
+
+
+def test_after_expiry_a_forfeiting_project_s_supporter_is_told_it_is_forfeited(offer, user):
+    page = expired_wallet_page(offer, user, UnusedValue.FORFEITED)
+    assert "利用期間を過ぎた残額1,100円は失効しました" in page
+    assert "topic=unused_refund" not in page
+
+
+def test_nothing_is_said_about_unused_value_while_the_tickets_are_usable(offer, user):
+    pay(offer, user)
+    page = signed_in(user).get(reverse("purchases:ticket_list")).content.decode()
+    assert "unused-value" not in page
+
+
+def test_an_unknown_topic_prefills_nothing(client):
+    html = client.get(reverse("inquiries:contact"), {"topic": "<script>"}).content.decode()
+    assert "返金のお願い" not in html and "&lt;script&gt;" not in html
