@@ -38,7 +38,13 @@ def search_key(text: str) -> str:
 
 
 class UnusedValue(models.TextChoices):
-    """What becomes of paid value left on tickets when their usage period ends."""
+    """What becomes of paid value left on tickets when their usage period ends.
+
+    "Refunded on request" is handled by staff for now: My page links the supporter to the
+    contact form, and staff refund by hand. Not a service yet, because Refund is one per
+    payment (purchases.services.refund_owe), so a partial refund of a payment needs its own
+    record, and the paid share of unused face value (the premium excluded) needs a rounding
+    rule the programme has to set."""
 
     FORFEITED = "forfeited", _("失効(返金なし)")
     REFUNDED_ON_REQUEST = "refunded_on_request", _("お申し出により返金")

@@ -16,6 +16,7 @@ from django.db.models.query import QuerySet
 from projects.models import Project, UnusedValue
 from purchases.models import ExpiryReminder, Ticket, TicketStatus
 from purchases.reminders import expiry_reminders_send, threshold_for
+from supporters.services import user_delete
 from tests.conftest import make_user
 from tests.purchases.helpers import JST
 from tests.purchases.test_wallet import paid, take
@@ -97,9 +98,12 @@ def test_no_reminder_for_a_zero_balance_a_void_ticket_or_an_inactive_account(
     void = make_user()
     paid(offer, void)
     Ticket.objects.filter(supporter=void).update(status=TicketStatus.VOID)
-    gone = make_user()
-    paid(offer, gone)
-    type(gone).objects.filter(pk=gone.pk).update(is_active=False)
+    deleted = make_user()
+    paid(offer, deleted)
+    user_delete(user=deleted, now=days_before(20))
+    inactive = make_user()
+    paid(offer, inactive)
+    type(inactive).objects.filter(pk=inactive.pk).update(is_active=False)
     assert send(14, django_capture_on_commit_callbacks) == 0
     assert mail.outbox == []
 
