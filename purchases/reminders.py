@@ -46,16 +46,21 @@ def expiry_reminders_send(*, now: datetime.datetime) -> int:
         .annotate(left=Sum("balance"))
         .order_by("supporter_id", "shop_id", "round_id")
     )
+    rows = list(left)
+    # One query for every wallet concerned, not one per reminder.
+    wallets = {
+        (w.supporter_id, w.shop_id): w
+        for w in Wallet.objects.select_related("supporter", "shop__project").filter(
+            supporter_id__in={row["supporter_id"] for row in rows},
+            shop_id__in={row["shop_id"] for row in rows},
+        )
+    }
     sent = 0
-    for row in left:
+    for row in rows:
         ends_on = row["round__usage_ends_on"]
         days_before = threshold_for((ends_on - today).days)
-        wallet = (
-            Wallet.objects.select_related("supporter", "shop__project")
-            .filter(supporter_id=row["supporter_id"], shop_id=row["shop_id"])
-            .first()
-        )
-        if wallet is None:
+        wallet = wallets.get((row["supporter_id"], row["shop_id"]))
+        if wallet is None:  # tickets always open one (services.wallet_open)
             continue
         with transaction.atomic():
             # The unique constraint decides: a concurrent run waits on the index, then finds

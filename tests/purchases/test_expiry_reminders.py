@@ -16,9 +16,11 @@ from django.db.models.query import QuerySet
 from projects.models import Project, UnusedValue
 from purchases.models import ExpiryReminder, Ticket, TicketStatus
 from purchases.reminders import expiry_reminders_send, threshold_for
+from purchases.services import PaymentResult, payment_record
 from supporters.services import user_delete
 from tests.conftest import make_user
-from tests.purchases.helpers import JST
+from tests.projects.factories import make_shop
+from tests.purchases.helpers import DURING, JST, buy
 from tests.purchases.test_wallet import paid, take
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +178,27 @@ def test_without_the_unique_constraint_the_same_race_sends_twice(offer, user):
         ExpiryReminder.objects.all().delete()
         with connection.schema_editor() as editor:
             editor.add_constraint(ExpiryReminder, constraint)
+
+
+def test_one_email_per_supporter_and_shop_each_naming_its_shop_and_balance(
+    offer, user, django_capture_on_commit_callbacks
+):
+    other_shop = make_shop(offer.project, now=days_before(200), name="二軒目の店")
+    paid(offer, user)
+    paid(offer, user)
+    order = buy(offer, user, listing=other_shop.listings.get(is_standard=True))
+    payment_record(
+        result=PaymentResult("sandbox", order.code, f"sbx_{order.pk}", order.amount, True, DURING),
+        now=DURING,
+    )
+    someone = make_user()
+    paid(offer, someone)
+    assert send(14, django_capture_on_commit_callbacks) == 3
+    sent = sorted((m.to[0], m.subject, "3,000円" in m.body) for m in mail.outbox)
+    assert sent == sorted(
+        [
+            (user.email, f"[kaika] {offer.shop.name}のチケットは2031年12月31日までです", True),
+            (user.email, "[kaika] 二軒目の店のチケットは2031年12月31日までです", False),
+            (someone.email, f"[kaika] {offer.shop.name}のチケットは2031年12月31日までです", False),
+        ]
+    )
