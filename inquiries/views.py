@@ -2,11 +2,12 @@ from allauth.account.adapter import get_adapter
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from inquiries.forms import InquiryForm
-from inquiries.models import Inquiry
+from inquiries.models import Category, Inquiry
 from inquiries.services import InquiryError, inquiry_create
 from ops.exposure import exposure_record
 from ops.models import ExposureAction
@@ -14,6 +15,15 @@ from ops.models import ExposureAction
 # The completion page shows only what this session sent: the reference is kept in the
 # session, never in the URL, so no other visitor (or shared cache) can open it.
 SENT_SESSION_KEY = "inquiries_sent_reference"
+
+# ?topic= on the contact form: where another page sends the reader to ask for one thing.
+TOPICS = {
+    # My page's tickets, after the usage period, when the project refunds unused value.
+    "unused_refund": {
+        "category": Category.TICKETS,
+        "subject": _("利用期間を過ぎたチケットの残額の返金のお願い"),
+    },
+}
 
 
 @never_cache
@@ -46,6 +56,9 @@ def contact(request):
         initial = {"idempotency_key": InquiryForm.new_key()}
         if user.is_authenticated:
             initial |= {"name": user.full_name, "email": user.email}
+        # A page that sends the reader here for one purpose names it: the form starts with
+        # that purpose's category and subject (nothing else is taken from the address).
+        initial |= TOPICS.get(request.GET.get("topic", ""), {})
         form = InquiryForm(initial=initial, user=user)
     if user.is_authenticated:
         # Prefilled with the supporter's name and email, or echoing what they typed.

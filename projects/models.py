@@ -37,6 +37,19 @@ def search_key(text: str) -> str:
     return jaconv.hira2kata(unicodedata.normalize("NFKC", text)).lower().strip()
 
 
+class UnusedValue(models.TextChoices):
+    """What becomes of paid value left on tickets when their usage period ends.
+
+    "Refunded on request" is handled by staff for now: My page links the supporter to the
+    contact form, and staff refund by hand. Not a service yet, because Refund is one per
+    payment (purchases.services.refund_owe), so a partial refund of a payment needs its own
+    record, and the paid share of unused face value (the premium excluded) needs a rounding
+    rule the programme has to set."""
+
+    FORFEITED = "forfeited", _("失効(返金なし)")
+    REFUNDED_ON_REQUEST = "refunded_on_request", _("お申し出により返金")
+
+
 class Project(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     slug = models.SlugField(_("スラッグ"), unique=True)
@@ -56,6 +69,13 @@ class Project(models.Model):
     electronic_tickets = models.BooleanField(_("電子チケット"), default=True)
     paper_tickets = models.BooleanField(_("紙チケット"), default=False)
     is_published = models.BooleanField(_("公開"), default=True)
+    unused_value = models.CharField(
+        _("利用期間終了後の未使用分"),
+        max_length=24,
+        choices=UnusedValue.choices,
+        default=UnusedValue.FORFEITED,
+        help_text=_("支援者に、申込前の画面・プロジェクトのページ・利用規約で示します"),
+    )
     # Counters filled by the purchases app (see the module docstring); 0 until then.
     amount_raised = models.PositiveBigIntegerField(
         _("支援総額(お支払い待ちを含む・円)"), default=0, editable=False

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from kaika.admin import ReadOnlyAdmin, confirmed_action, log_action_done
 from kaika.forms import RejectControlCharactersMixin
 from purchases.models import (
+    ExpiryReminder,
     Order,
     OrderStatus,
     PaymentAttempt,
@@ -330,3 +331,13 @@ class RedemptionAdmin(ReadOnlyAdmin):
     search_fields = ("wallet__code", "wallet__supporter__email", "shop__name")
     list_select_related = ("shop", "wallet", "operator")
     inlines = [RedemptionPartInline]
+
+
+@admin.register(ExpiryReminder)
+class ExpiryReminderAdmin(ReadOnlyAdmin):
+    """The expiry reminders sent (manage.py remind_expiry): one per wallet, round and threshold."""
+
+    list_display = ("sent_at", "wallet", "round", "days_before", "balance", "ends_on")
+    search_fields = ("wallet__code", "wallet__supporter__email", "wallet__shop__name")
+    list_select_related = ("wallet", "round")
+    list_filter = ("days_before",)

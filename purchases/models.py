@@ -279,6 +279,9 @@ class WalletBalance:
     # period it is about (the next one, or the last one that ended).
     why_not: str
     period: tuple[datetime.date, datetime.date] | None
+    # Left on tickets whose usage period has ended (forfeited or refunded on request, by the
+    # project's Project.unused_value).
+    expired: int = 0
 
     @classmethod
     def of(cls, tickets, day: datetime.date) -> "WalletBalance":
@@ -312,6 +315,7 @@ class WalletBalance:
             earliest_expiry=min((t.round.usage_ends_on for t in usable + later), default=None),
             why_not=why_not,
             period=period,
+            expired=sum(t.balance for t in by_state[TicketState.EXPIRED]),
         )
 
     def split(self, amount: int) -> list[tuple]:
@@ -324,6 +328,37 @@ class WalletBalance:
             parts.append((ticket, part))
             amount -= part
         return parts
+
+
+class ExpiryReminder(models.Model):
+    """An expiry reminder sent (purchases.reminders): one per wallet, round and threshold,
+    which the unique constraint holds however many times or workers the command runs."""
+
+    wallet = models.ForeignKey(
+        Wallet,
+        on_delete=models.PROTECT,
+        related_name="expiry_reminders",
+        verbose_name=_("ウォレット"),
+    )
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="+", verbose_name=_("期")
+    )
+    days_before = models.PositiveSmallIntegerField(_("終了の何日前の案内か"))
+    balance = models.PositiveIntegerField(_("案内した残額(円)"))
+    ends_on = models.DateField(_("利用終了日"))
+    sent_at = models.DateTimeField(_("送信日時"))
+
+    class Meta:
+        verbose_name = _("利用期限の案内メール")
+        verbose_name_plural = _("利用期限の案内メール")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "round", "days_before"], name="expiryreminder_once_each"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet} {self.round} -{self.days_before}"
 
 
 class RedemptionQuerySet(models.QuerySet):

@@ -359,7 +359,7 @@ def ticket_list(request):
         )
     )
     cards = []
-    for wallet in Wallet.objects.filter(supporter=request.user).select_related("shop"):
+    for wallet in Wallet.objects.filter(supporter=request.user).select_related("shop__project"):
         own = [t for t in tickets if t.shop_id == wallet.shop_id]
         for ticket in own:
             ticket.state = ticket.state_on(today)

@@ -52,7 +52,7 @@ def test_the_disclosure_page_gives_prices_payment_delivery_and_refunds(client, s
     assert "お支払い前: マイページからいつでも取り消せます" in html
     assert "自動で返金します" in html
     # What happens to unused value is the project's to say (issue 22 makes it a setting).
-    assert "各プロジェクトのページに記載します" in html
+    assert "各プロジェクトのページに記載のとおり" in html
 
 
 def test_a_demo_site_says_its_seller_is_fictitious(client, settings):
