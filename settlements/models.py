@@ -295,6 +295,7 @@ class SettlementRun(models.Model):
         verbose_name = _("精算期間")
         verbose_name_plural = _("精算期間")
         ordering = ["-period_end", "-pk"]
+        permissions = [("download_bank_file", _("振込データをダウンロードする"))]
         constraints = [
             models.UniqueConstraint(fields=["project", "period_end"], name="run_one_per_period"),
         ]
@@ -441,3 +442,41 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.statement} {self.get_kind_display()} {self.face_value}"
+
+
+class BankFileFormat(models.TextChoices):
+    ZENGIN = "zengin", _("全銀協形式")
+    CSV = "csv", _("CSV")
+
+
+class BankFileDownload(models.Model):
+    """Every bank file served, kept for good: who, when, which run, and the file's SHA-256
+    (the office can tell which file the bank received)."""
+
+    run = models.ForeignKey(
+        SettlementRun,
+        on_delete=models.PROTECT,
+        related_name="downloads",
+        verbose_name=_("精算期間"),
+    )
+    at = models.DateTimeField(_("日時"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ダウンロードした職員"),
+    )
+    format = models.CharField(_("形式"), max_length=8, choices=BankFileFormat.choices)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    count = models.PositiveIntegerField(_("件数"))
+    total = models.PositiveBigIntegerField(_("合計金額(円)"))
+
+    class Meta:
+        verbose_name = _("振込データのダウンロード記録")
+        verbose_name_plural = _("振込データのダウンロード記録")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.run} {self.get_format_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+        )

@@ -6,6 +6,7 @@ the shop's payouts until staff confirm the version they were shown.
 """
 
 import datetime
+import hashlib
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -23,8 +24,10 @@ from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Project, Shop
 from purchases.models import TicketUse
-from settlements import cycle
+from settlements import bank_file, cycle
 from settlements.models import (
+    BankFileDownload,
+    BankFileFormat,
     ChangeKind,
     HoldReason,
     LineKind,
@@ -373,3 +376,105 @@ def statement_return(*, statement: Statement, by: User, now: datetime.datetime) 
             payout_hold=True, hold_reason=HoldReason.RETURNED, confirmed_at=None, confirmed_by=None
         )
     return locked
+
+
+# --- The bank file ---------------------------------------------------------------------------
+
+
+class BankFileError(DomainError):
+    MESSAGES = {
+        "nothing_to_pay": _(
+            "%(run)s には振込できる承認済みの明細がありません"
+            "(口座が未確認の店舗は振込データに含めず、支払待ちのままにします)。"
+        ),
+        "not_configured": _(
+            "振込データの委託者情報が設定されていません(%(names)s)。管理者に連絡してください。"
+        ),
+        "invalid": _("振込データを作成できませんでした: %(reason)s"),
+    }
+
+
+@dataclass(frozen=True)
+class BankFile:
+    content: bytes
+    filename: str
+    content_type: str
+    download: BankFileDownload
+
+
+def _bank_header(run: SettlementRun) -> bank_file.Header:
+    values = settings.KAIKA_BANK_CONSIGNOR
+    if missing := [f"BANK_{key.upper()}" for key, value in values.items() if not value]:
+        raise BankFileError("not_configured", names=", ".join(missing))
+    return bank_file.Header(
+        consignor_code=values["consignor_code"],
+        consignor_name=values["consignor_name"],
+        transfer_date=run.payment_date,
+        bank_code=values["bank_code"],
+        branch_code=values["branch_code"],
+        account_type=values["account_type"],
+        account_number=values["account_number"],
+    )
+
+
+def bank_file_export(
+    *, run: SettlementRun, file_format: str, by: User, now: datetime.datetime
+) -> BankFile:
+    """The transfers of `run`'s approved statements whose shop's account is payable, as a
+    全銀協 file (or its CSV), checked by reading it back with bank_file.parse before it is
+    served; those statements become exported and the download is logged. Statements of
+    shops whose account is held stay approved, for the next file once staff confirm it."""
+    header = _bank_header(run)
+    with transaction.atomic():
+        statements = list(
+            Statement.objects.payable()
+            .filter(run=run)
+            .select_for_update(of=("self",))
+            .select_related("shop__payee_account")
+            .order_by("pk")
+        )
+        if not statements:
+            raise BankFileError("nothing_to_pay", run=str(run))
+        transfers = [
+            bank_file.Transfer(
+                bank_code=s.shop.payee_account.bank_code,
+                bank_name=s.shop.payee_account.bank_name_kana,
+                branch_code=s.shop.payee_account.branch_code,
+                branch_name=s.shop.payee_account.branch_name_kana,
+                account_type=s.shop.payee_account.account_type,
+                account_number=s.shop.payee_account.account_number,
+                payee_name=s.shop.payee_account.holder_name,
+                amount=s.amount_to_pay,
+                customer_code1=str(s.shop_id),
+                customer_code2=str(s.pk),
+            )
+            for s in statements
+        ]
+        try:
+            fixed = bank_file.render(header, transfers)
+            parsed = bank_file.parse(fixed)
+        except ValueError as error:
+            raise BankFileError("invalid", reason=str(error)) from error
+        expected_total = sum(s.amount_to_pay for s in statements)
+        if (parsed.count, parsed.total) != (len(statements), expected_total):
+            raise BankFileError("invalid", reason=f"{parsed.count}/{parsed.total}")
+        if file_format == BankFileFormat.CSV:
+            content = bank_file.render_csv(header, transfers).encode("utf-8")
+            filename, content_type = f"furikomi-{run.period_end:%Y%m%d}.csv", "text/csv"
+        else:
+            content = fixed
+            filename, content_type = f"furikomi-{run.period_end:%Y%m%d}.txt", "text/plain"
+        Statement.objects.filter(pk__in=[s.pk for s in statements]).update(
+            status=StatementStatus.EXPORTED, exported_at=now
+        )
+        download = BankFileDownload.objects.create(
+            run=run,
+            at=now,
+            by=by,
+            format=file_format,
+            sha256=hashlib.sha256(content).hexdigest(),
+            count=len(statements),
+            total=expected_total,
+        )
+    charset = "; charset=utf-8" if file_format == BankFileFormat.CSV else "; charset=shift_jis"
+    return BankFile(content, filename, content_type + charset, download)

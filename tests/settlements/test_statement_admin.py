@@ -27,7 +27,13 @@ def staff_member(email: str, *codenames: str):
     return user, client
 
 
-FLOW = ("view_settlementrun", "add_settlementrun", "view_statement", "change_statement")
+FLOW = (
+    "view_settlementrun",
+    "add_settlementrun",
+    "view_statement",
+    "change_statement",
+    "view_statementline",
+)
 
 
 @pytest.fixture
@@ -120,3 +126,12 @@ def test_staff_who_may_only_view_can_neither_start_nor_move_statements(project):
     act(client, "check_statements", statement)
     statement.refresh_from_db()
     assert statement.status == StatementStatus.DRAFT
+
+
+def test_a_statement_page_shows_its_lines(project, preparer):
+    _, client = preparer
+    start(client, project, "2026-12-15")
+    statement = Statement.objects.get()
+    page = client.get(reverse("admin:settlements_statement_change", args=[statement.pk]))
+    assert page.status_code == 200
+    assert "精算明細の行" in page.content.decode()
