@@ -307,7 +307,7 @@ class SettlementRunAdmin(ReadOnlyAdmin):
                 name="settlements_settlementrun_start",
             ),
             path(
-                "<int:pk>/bank-file/<str:file_format>/<str:nonce>/",
+                "<int:object_id>/bank-file/<str:file_format>/<str:nonce>/",
                 bank_file_view,
                 name="settlements_settlementrun_bank_file",
             ),
@@ -322,12 +322,12 @@ class SettlementRunAdmin(ReadOnlyAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def bank_file_view(self, request, pk: int, file_format: str):
+    def bank_file_view(self, request, object_id: int, file_format: str):
         if not request.user.has_perm(BANK_FILE_PERMISSION):
             raise PermissionDenied
         if file_format not in BankFileFormat.values:
             raise Http404
-        run = get_object_or_404(SettlementRun, pk=pk)
+        run = get_object_or_404(SettlementRun, pk=object_id)
         try:
             exported = bank_file_export(
                 run=run, file_format=file_format, by=request.user, now=timezone.now()

@@ -98,7 +98,7 @@ def test_without_the_settings_the_download_is_refused(run, settings):
 
 def test_only_staff_holding_the_permission_may_download(run):
     _, without = staff_member("bank-viewer@example.jp", "view_settlementrun", "view_statement")
-    response = without.post(download_url(URL, pk=run.pk, file_format="zengin"))
+    response = without.post(download_url(URL, object_id=run.pk, file_format="zengin"))
     assert response.status_code == 403
     page = without.get(reverse("admin:settlements_settlementrun_change", args=[run.pk]))
     assert "振込データ" not in page.content.decode()
@@ -109,8 +109,8 @@ def test_only_staff_holding_the_permission_may_download(run):
     )
     page = holder.get(reverse("admin:settlements_settlementrun_change", args=[run.pk]))
     assert "振込データ" in page.content.decode()
-    assert holder.get(download_url(URL, pk=run.pk, file_format="zengin")).status_code == 405
-    response = holder.post(download_url(URL, pk=run.pk, file_format="zengin"))
+    assert holder.get(download_url(URL, object_id=run.pk, file_format="zengin")).status_code == 405
+    response = holder.post(download_url(URL, object_id=run.pk, file_format="zengin"))
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     assert "no-cache" in response["Cache-Control"] or "no-store" in response["Cache-Control"]
@@ -120,4 +120,4 @@ def test_only_staff_holding_the_permission_may_download(run):
 
 def test_an_unknown_format_is_not_found(run):
     _, holder = staff_member("bank-holder@example.jp", "view_settlementrun", "download_bank_file")
-    assert holder.post(download_url(URL, pk=run.pk, file_format="pdf")).status_code == 404
+    assert holder.post(download_url(URL, object_id=run.pk, file_format="pdf")).status_code == 404
