@@ -410,6 +410,21 @@ if KAIKA_INVOICE_REGISTRATION_NUMBER and not re.fullmatch(
     raise ImproperlyConfigured(
         "INVOICE_REGISTRATION_NUMBER must be T followed by 13 digits (e.g. T1234567890123)."
     )
+# The programme's side of the 全銀協 総合振込 bank file (settlements): the 委託者 code the bank
+# assigned, the name in half-width kana, and the account debited. A local run or the sandbox
+# gets demo values; elsewhere an unset value refuses the download (never the site's start).
+_BANK_DEMO = {
+    "consignor_code": "0000000001",
+    "consignor_name": "ｶｲｶ ｼﾞﾑｷﾖｸ",
+    "bank_code": "0001",
+    "branch_code": "001",
+    "account_type": "1",
+    "account_number": "0000001",
+}
+KAIKA_BANK_CONSIGNOR = {
+    key: os.environ.get(f"BANK_{key.upper()}", "").strip() or (demo if KAIKA_OFFICE_IS_DEMO else "")
+    for key, demo in _BANK_DEMO.items()
+}
 # The terms' version (the date they took effect): stored with each signup's consent. Change it
 # with any material change to templates/projects/terms.html.
 KAIKA_TERMS_VERSION = "2026-12-07"

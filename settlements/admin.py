@@ -9,14 +9,44 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kaika.admin import confirmed_action, log_action_done
-from settlements.models import PayeeAccount, PayeeAccountChange
-from settlements.services import PayeeError, payee_account_confirm
+from kaika.downloads import private_download
+from projects.models import Project
+from settlements.models import (
+    BankFileDownload,
+    BankFileFormat,
+    PayeeAccount,
+    PayeeAccountChange,
+    SettlementPolicy,
+    SettlementRun,
+    Statement,
+    StatementLine,
+    StatementStatus,
+)
+from settlements.services import (
+    BankFileError,
+    PayeeError,
+    SettlementError,
+    bank_file_export,
+    payee_account_confirm,
+    settlement_run,
+    statement_approve,
+    statement_check,
+    statement_mark_paid,
+    statement_return,
+)
 
 FULL_NUMBER_PERMISSION = "settlements.view_full_account"
+BANK_FILE_PERMISSION = "settlements.download_bank_file"
 _SEEN_VERSION = re.compile(r"(\d+):(\d+)")
 
 
@@ -198,3 +228,325 @@ class PayeeAccountChangeAdmin(ReadOnlyAdmin):
     @admin.display(description=_("変更後(口座番号は伏せ字)"))
     def after_text(self, obj):
         return obj.after_text
+
+
+# --- Settlement periods and statements ------------------------------------------------------
+
+
+@admin.register(SettlementPolicy)
+class SettlementPolicyAdmin(admin.ModelAdmin):
+    list_display = ("project", "closing_days", "pay_after_business_days", "fee_per_statement")
+    list_select_related = ("project",)
+
+
+class StartRunForm(forms.Form):
+    project = forms.ModelChoiceField(Project.objects.all(), label=_("プロジェクト"))
+    period_end = forms.DateField(
+        label=_("締め日"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("この日の終わりまでの、まだ精算していない利用が対象です。"),
+    )
+
+
+class StatementInline(admin.TabularInline):
+    model = Statement
+    extra = 0
+    fields = (
+        "shop",
+        "status",
+        "face_value",
+        "supporter_part",
+        "premium_part",
+        "fee",
+        "carried",
+        "amount_to_pay",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SettlementRun)
+class SettlementRunAdmin(ReadOnlyAdmin):
+    """Runs are started from their own page (a project and a closing day) through
+    settlement_run; nothing here is edited afterwards."""
+
+    list_display = ("__str__", "period_start", "period_end", "payment_date", "created_by", "total")
+    list_filter = ("project",)
+    list_select_related = ("project", "created_by")
+    fields = ("project", "period_start", "period_end", "payment_date", "created_at", "created_by")
+    readonly_fields = fields
+    inlines = [StatementInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(total_to_pay=Sum("statements__amount_to_pay"))
+
+    @admin.display(description=_("支払額の合計(円)"), ordering="total_to_pay")
+    def total(self, obj):
+        return obj.total_to_pay or 0
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("settlements.add_settlementrun")
+
+    def get_urls(self):
+        # The bank file holds every payee's account: a POST under the browser's own nonce,
+        # never a URL anyone else could ask for (kaika/downloads.py).
+        bank_file_view = self.admin_site.admin_view(private_download(self.bank_file_view))
+        return [
+            path(
+                "start/",
+                self.admin_site.admin_view(self.start_view),
+                name="settlements_settlementrun_start",
+            ),
+            path(
+                "<int:object_id>/bank-file/<str:file_format>/<str:nonce>/",
+                bank_file_view,
+                name="settlements_settlementrun_bank_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_download_bank_file": request.user.has_perm(BANK_FILE_PERMISSION),
+            "bank_file_formats": BankFileFormat.choices,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def bank_file_view(self, request, object_id: int, file_format: str):
+        if not request.user.has_perm(BANK_FILE_PERMISSION):
+            raise PermissionDenied
+        if file_format not in BankFileFormat.values:
+            raise Http404
+        run = get_object_or_404(SettlementRun, pk=object_id)
+        try:
+            exported = bank_file_export(
+                run=run, file_format=file_format, by=request.user, now=timezone.now()
+            )
+        except BankFileError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return redirect("admin:settlements_settlementrun_change", run.pk)
+        log_action_done(self, request, run, _("振込データをダウンロード"))
+        response = HttpResponse(exported.content, content_type=exported.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+        return response
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return redirect("admin:settlements_settlementrun_start")
+
+    def start_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StartRunForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                run = settlement_run(
+                    project=form.cleaned_data["project"],
+                    period_end=form.cleaned_data["period_end"],
+                    staff=request.user,
+                    now=timezone.now(),
+                )
+            except SettlementError as error:
+                form.add_error("period_end", error.message)
+            else:
+                self.log_addition(request, run, [{"added": {}}])
+                self.message_user(
+                    request,
+                    _("%(run)s の明細を %(n)s 件作成しました。")
+                    % {"run": run, "n": run.statements.count()},
+                    messages.SUCCESS,
+                )
+                return redirect("admin:settlements_settlementrun_change", run.pk)
+        return TemplateResponse(
+            request,
+            "admin/settlements/start_run.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("精算期間を締める"),
+                "opts": self.model._meta,
+                "form": form,
+            },
+        )
+
+
+class StatementLineInline(admin.TabularInline):
+    model = StatementLine
+    fk_name = "statement"  # not returned_statement, the statement a carried line brings back
+    extra = 0
+    fields = (
+        "used_at",
+        "kind",
+        "ticket_use",
+        "returned_statement",
+        "face_value",
+        "supporter_part",
+        "premium_part",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BankReferenceForm(forms.Form):
+    reference = forms.CharField(label=_("銀行の受付番号"), max_length=100)
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    """The staff flow: draft → checked → approved by someone other than the run's preparer →
+    exported (the bank file) → paid or returned. Each step is an action calling a service."""
+
+    list_display = (
+        "shop",
+        "run",
+        "status",
+        "face_value",
+        "supporter_part",
+        "premium_part",
+        "fee",
+        "carried",
+        "amount_to_pay",
+        "payee_state",
+    )
+    list_filter = ("status", "run__project", "run")
+    search_fields = ("shop__name", "shop__name_kana")
+    list_select_related = ("shop__payee_account", "run__project")
+    fields = (
+        "run",
+        "shop",
+        "status",
+        "payee_state",
+        ("face_value", "supporter_part", "premium_part"),
+        ("fee", "carried", "amount_to_pay"),
+        ("checked_at", "checked_by"),
+        ("approved_at", "approved_by"),
+        "exported_at",
+        ("paid_at", "bank_reference"),
+        "returned_at",
+    )
+    readonly_fields = (
+        "run",
+        "shop",
+        "status",
+        "payee_state",
+        "face_value",
+        "supporter_part",
+        "premium_part",
+        "fee",
+        "carried",
+        "amount_to_pay",
+        "checked_at",
+        "checked_by",
+        "approved_at",
+        "approved_by",
+        "exported_at",
+        "paid_at",
+        "bank_reference",
+        "returned_at",
+    )
+    inlines = [StatementLineInline]
+    actions = ["check_statements", "approve_statements", "mark_paid", "mark_returned"]
+
+    @admin.display(description=_("振込先口座"))
+    def payee_state(self, obj):
+        account = getattr(obj.shop, "payee_account", None)
+        if account is None:
+            return _("口座未登録のため振込保留(登録後の精算で支払います)")
+        if not account.is_payable:
+            return _("口座未確認のため振込保留(%(reason)s)") % {
+                "reason": account.get_hold_reason_display()
+            }
+        return _("振込可能")
+
+    def has_flow_permission(self, request) -> bool:
+        return request.user.has_perm("settlements.change_statement")
+
+    def _each(self, request, queryset, service, done_message, **extra):
+        now = timezone.now()
+        done = 0
+        for statement in queryset.select_related("run", "shop"):
+            try:
+                service(statement=statement, by=request.user, now=now, **extra)
+            except SettlementError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                continue
+            log_action_done(self, request, statement, done_message)
+            done += 1
+        if done:
+            self.message_user(
+                request,
+                _("%(n)s件の明細を「%(what)s」にしました。") % {"n": done, "what": done_message},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("確認済みにする"), permissions=["flow"])
+    def check_statements(self, request, queryset):
+        self._each(request, queryset, statement_check, StatementStatus.CHECKED.label)
+
+    @admin.action(description=_("承認する(作成者以外)"), permissions=["flow"])
+    def approve_statements(self, request, queryset):
+        self._each(request, queryset, statement_approve, StatementStatus.APPROVED.label)
+
+    @admin.action(description=_("支払済みにする(銀行の受付番号)"), permissions=["flow"])
+    def mark_paid(self, request, queryset):
+        answer = confirmed_action(
+            self,
+            request,
+            queryset,
+            title=_("支払済みにする"),
+            explanation=_("銀行から振込完了の連絡を受けた明細を支払済みにします。"),
+            button=_("支払済みにする"),
+            form_class=BankReferenceForm,
+        )
+        if not isinstance(answer, dict):
+            return answer
+        self._each(
+            request,
+            queryset,
+            statement_mark_paid,
+            StatementStatus.PAID.label,
+            reference=answer["reference"],
+        )
+        return None
+
+    @admin.action(description=_("組戻しにする(口座を保留)"), permissions=["flow"])
+    def mark_returned(self, request, queryset):
+        answer = confirmed_action(
+            self,
+            request,
+            queryset,
+            title=_("組戻しにする"),
+            explanation=_(
+                "銀行から組戻し(振込不能)の連絡を受けた明細です。支払額は次回の精算に繰り越し、"
+                "店舗の振込先口座は事務局が確認するまで支払保留になります。"
+            ),
+            button=_("組戻しにする"),
+        )
+        if not isinstance(answer, dict):
+            return answer
+        self._each(request, queryset, statement_return, StatementStatus.RETURNED.label)
+        return None
+
+
+@admin.register(BankFileDownload)
+class BankFileDownloadAdmin(ReadOnlyAdmin):
+    list_display = ("at", "run", "format", "by", "count", "total", "sha256")
+    list_filter = ("format",)
+    list_select_related = ("run__project", "by")
+    date_hierarchy = "at"

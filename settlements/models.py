@@ -5,14 +5,19 @@ shop's account is recorded (masked), emailed to its operators, and holds its pay
 staff confirm the details they were shown (`PayeeAccount.objects.payable()`).
 """
 
+import datetime
+
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from projects.models import Shop
+from projects.models import Project, Shop
+from purchases.models import TicketUse
+from settlements import cycle
 
 # 全銀's limit for a payee's name in a transfer record (半角, a voiced mark counts as one).
 HOLDER_NAME_MAX_LENGTH = 30
@@ -35,6 +40,7 @@ class AccountType(models.TextChoices):
 class HoldReason(models.TextChoices):
     REGISTERED = "registered", _("口座が登録され、事務局の確認を待っています")
     CHANGED = "changed", _("口座が変更され、事務局の確認を待っています")
+    RETURNED = "returned", _("振込が組戻しになりました。口座を確認してください")
 
 
 class PayeeAccountQuerySet(models.QuerySet):
@@ -196,3 +202,281 @@ class PayeeAccountChange(models.Model):
     @property
     def after_text(self) -> str:
         return describe(self.after)
+
+
+def validate_closing_days(value: str) -> None:
+    try:
+        cycle.parse_closing_days(value)
+    except ValueError:
+        raise ValidationError(
+            _("締め日は 1〜31 の日をカンマ区切りで入力してください(31 は月末)。例: 15,31")
+        ) from None
+
+
+class SettlementPolicy(models.Model):
+    """A project's settlement cycle. Kept here, not on Project, so that settlements depends on
+    projects and never the reverse; a project without one uses the defaults below."""
+
+    project = models.OneToOneField(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="settlement_policy",
+        verbose_name=_("プロジェクト"),
+    )
+    closing_days = models.CharField(
+        _("締め日"),
+        max_length=40,
+        default="15,31",
+        validators=[validate_closing_days],
+        help_text=_("カンマ区切り。31 は月末を表します。"),
+    )
+    pay_after_business_days = models.PositiveSmallIntegerField(
+        _("支払日(締め日から何銀行営業日後)"),
+        default=5,
+        validators=[MaxValueValidator(60)],
+    )
+    fee_per_statement = models.PositiveIntegerField(_("手数料(明細1件あたり・円)"), default=0)
+    fee_rate_bp = models.PositiveIntegerField(
+        _("手数料率(ベーシスポイント、1bp=0.01%)"),
+        default=0,
+        validators=[MaxValueValidator(10000)],
+    )
+
+    class Meta:
+        verbose_name = _("精算の設定")
+        verbose_name_plural = _("精算の設定")
+
+    def __str__(self) -> str:
+        return f"{self.project}"
+
+    @classmethod
+    def for_project(cls, project: Project) -> "SettlementPolicy":
+        """The project's policy, or an unsaved one with the defaults."""
+        return cls.objects.filter(project=project).first() or cls(project=project)
+
+    @property
+    def closing_day_list(self) -> list[int]:
+        return cycle.parse_closing_days(self.closing_days)
+
+    def payment_date(self, period_end: datetime.date) -> datetime.date:
+        return cycle.bank_business_days_after(period_end, self.pay_after_business_days)
+
+    def fee_for(self, face_value: int) -> int:
+        """The fee on a statement of `face_value` yen of new uses: a fixed amount plus a rate
+        (rounded down: the shop is never charged a fraction), never more than the face value."""
+        if face_value <= 0:
+            return 0
+        fee = self.fee_per_statement + face_value * self.fee_rate_bp // 10000
+        return min(fee, face_value)
+
+
+class SettlementRun(models.Model):
+    """One settlement period of a project: every use up to the end of `period_end` (Japan
+    time) not yet in a statement. Written only by settlements.services.settlement_run."""
+
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.PROTECT,
+        related_name="settlement_runs",
+        verbose_name=_("プロジェクト"),
+    )
+    period_start = models.DateField(_("期間の開始日"), null=True, blank=True)
+    period_end = models.DateField(_("締め日"))
+    payment_date = models.DateField(_("支払予定日"))
+    created_at = models.DateTimeField(_("作成日時"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("作成した職員"),
+    )
+
+    class Meta:
+        verbose_name = _("精算期間")
+        verbose_name_plural = _("精算期間")
+        ordering = ["-period_end", "-pk"]
+        permissions = [("download_bank_file", _("振込データをダウンロードする"))]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "period_end"], name="run_one_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} {self.period_end:%Y-%m-%d}締め"
+
+
+class StatementStatus(models.TextChoices):
+    DRAFT = "draft", _("作成済み")
+    CHECKED = "checked", _("確認済み")
+    APPROVED = "approved", _("承認済み")
+    EXPORTED = "exported", _("振込データ出力済み")
+    PAID = "paid", _("支払済み")
+    RETURNED = "returned", _("組戻し")
+
+
+class StatementQuerySet(models.QuerySet):
+    def payable(self):
+        """Statements the bank file may carry: approved, something to pay, and the shop's
+        payee account confirmed (PayeeAccount.objects.payable(), the one rule)."""
+        return self.filter(
+            status=StatementStatus.APPROVED,
+            amount_to_pay__gt=0,
+            shop__payee_account__in=PayeeAccount.objects.payable(),
+        )
+
+
+class Statement(models.Model):
+    """What one shop is paid for one period. Amounts are integer yen: face value = the
+    supporters' part + the premium; amount to pay = face value - fee + carried (a returned
+    transfer's amount brought back)."""
+
+    run = models.ForeignKey(
+        SettlementRun,
+        on_delete=models.PROTECT,
+        related_name="statements",
+        verbose_name=_("精算期間"),
+    )
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="statements", verbose_name=_("店舗")
+    )
+    status = models.CharField(
+        _("状態"), max_length=16, choices=StatementStatus.choices, default=StatementStatus.DRAFT
+    )
+    face_value = models.IntegerField(_("利用額(額面・円)"))
+    supporter_part = models.IntegerField(_("うち支援者の負担分(円)"))
+    premium_part = models.IntegerField(_("うちプレミアム分(円)"))
+    fee = models.IntegerField(_("手数料(円)"))
+    carried = models.IntegerField(_("組戻しの繰越(円)"), default=0)
+    amount_to_pay = models.IntegerField(_("支払額(円)"))
+    checked_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("確認した職員"),
+    )
+    approved_at = models.DateTimeField(_("承認日時"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("承認した職員"),
+    )
+    exported_at = models.DateTimeField(_("振込データ出力日時"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("支払日時"), null=True, blank=True)
+    bank_reference = models.CharField(_("銀行の受付番号"), max_length=100, blank=True)
+    returned_at = models.DateTimeField(_("組戻し日時"), null=True, blank=True)
+
+    objects = StatementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("精算明細")
+        verbose_name_plural = _("精算明細")
+        ordering = ["-run__period_end", "shop__name_kana", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "shop"], name="statement_one_per_shop_and_run"),
+            models.CheckConstraint(
+                condition=Q(face_value=models.F("supporter_part") + models.F("premium_part")),
+                name="statement_parts_sum_to_face_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    amount_to_pay=models.F("face_value") - models.F("fee") + models.F("carried")
+                ),
+                name="statement_amount_to_pay",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop} {self.run.period_end:%Y-%m-%d}締め"
+
+
+class LineKind(models.TextChoices):
+    USE = "use", _("利用")
+    REVERSAL = "reversal", _("利用の取消(精算後)")
+    RETURNED = "returned", _("組戻しの繰越")
+
+
+class StatementLine(models.Model):
+    """One ticket use (or its reversal, or a returned transfer brought back) on a statement.
+    Each use is on exactly one line (the unique constraint), so never in two statements."""
+
+    statement = models.ForeignKey(
+        Statement, on_delete=models.CASCADE, related_name="lines", verbose_name=_("精算明細")
+    )
+    kind = models.CharField(_("種類"), max_length=16, choices=LineKind.choices)
+    ticket_use = models.OneToOneField(
+        TicketUse,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="statement_line",
+        verbose_name=_("チケットの利用"),
+    )
+    returned_statement = models.OneToOneField(
+        Statement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="carried_by",
+        verbose_name=_("組戻しになった明細"),
+    )
+    used_at = models.DateTimeField(_("日時"))
+    face_value = models.IntegerField(_("額面(円)"))
+    supporter_part = models.IntegerField(_("支援者の負担分(円)"))
+    premium_part = models.IntegerField(_("プレミアム分(円)"))
+
+    class Meta:
+        verbose_name = _("精算明細の行")
+        verbose_name_plural = _("精算明細の行")
+        ordering = ["used_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(face_value=models.F("supporter_part") + models.F("premium_part")),
+                name="line_parts_sum_to_face_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement} {self.get_kind_display()} {self.face_value}"
+
+
+class BankFileFormat(models.TextChoices):
+    ZENGIN = "zengin", _("全銀協形式")
+    CSV = "csv", _("CSV")
+
+
+class BankFileDownload(models.Model):
+    """Every bank file served, kept for good: who, when, which run, and the file's SHA-256
+    (the office can tell which file the bank received)."""
+
+    run = models.ForeignKey(
+        SettlementRun,
+        on_delete=models.PROTECT,
+        related_name="downloads",
+        verbose_name=_("精算期間"),
+    )
+    at = models.DateTimeField(_("日時"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ダウンロードした職員"),
+    )
+    format = models.CharField(_("形式"), max_length=8, choices=BankFileFormat.choices)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    count = models.PositiveIntegerField(_("件数"))
+    total = models.PositiveBigIntegerField(_("合計金額(円)"))
+
+    class Meta:
+        verbose_name = _("振込データのダウンロード記録")
+        verbose_name_plural = _("振込データのダウンロード記録")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.run} {self.get_format_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
+        )

@@ -51,6 +51,8 @@ URL_KWARGS = {
     "order_code": lambda objects: objects["order"].code,
     "ticket_code": lambda objects: objects["ticket"].code,
     "token": lambda objects: objects["sandbox_token"],
+    # The bank file's format (settlements admin: a settlement run's download).
+    "file_format": lambda objects: "zengin",
     # A personal download's nonce (kaika/downloads.py): a fresh one, as the browser draws.
     "nonce": lambda objects: secrets.token_hex(16),
 }
