@@ -2,7 +2,6 @@ import base64
 import datetime
 import logging
 import secrets
-import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -13,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inquiries import ratelimit
 from inquiries.models import Inquiry, InquiryNote, InquiryReply, Status
+from kaika.debug import pause_after_checks
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit, staff_recipients
 
@@ -45,13 +45,6 @@ def _render_email(template: str, context: dict, to: list[str]) -> EmailMessage:
     subject = render_to_string(f"inquiries/email/{template}_subject.txt", context)
     body = render_to_string(f"inquiries/email/{template}_body.txt", context)
     return EmailMessage(subject=" ".join(subject.split()), body=body, to=to)
-
-
-def _pause_after_checks() -> None:
-    # The race tests' debug hook (as in purchases.services): every sender of one form is held
-    # between the look-up of an earlier sending and the INSERT, so only the constraint decides.
-    if pause := settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS:
-        time.sleep(pause)
 
 
 def _sent_with_key(*, member, email: str, key: str) -> Inquiry | None:
@@ -100,7 +93,7 @@ def inquiry_create(
 
     with transaction.atomic():
         inquiry = None
-        _pause_after_checks()
+        pause_after_checks()
         for _attempt in range(5):
             try:
                 # A savepoint per attempt: a reference collision (1 in 2^40) or a second

@@ -24,7 +24,6 @@ import dataclasses
 import datetime
 import json
 import logging
-import time
 import uuid
 
 from django.conf import settings
@@ -36,6 +35,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from kaika.debug import pause_after_checks
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit, staff_recipients
 from projects.models import (
@@ -146,13 +146,6 @@ class PurchaseError(DomainError):
         "invalid_amount": _("利用額は1円以上の整数で入力してください。"),
         "over_usable_balance": _("本日使える残額(%(balance)s円)を超える額は使えません。"),
     }
-
-
-def _pause_after_checks() -> None:
-    """Debug hook (pretix's sleep-after-quota-check): the race tests hold every racer between
-    its checks and its writes, so that only the locks and conditional UPDATEs can keep a cap."""
-    if pause := settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS:
-        time.sleep(pause)
 
 
 def reservation_minutes() -> int:
@@ -389,7 +382,7 @@ def _order_create_in_python(
         _lock_supporter(supporter.pk)
         terms = order_terms(listing_id=listing_id, round_id=round_id, units=units)
         order_check(supporter=supporter, terms=terms, now=now)
-        _pause_after_checks()
+        pause_after_checks()
         # The order first, the counters after: the INSERT locks nothing anyone else waits
         # for, so the hot rows (round, project) stay locked only from their UPDATE to the
         # commit. A replay hits the unique (supporter, idempotency_key) constraint here.
@@ -1141,7 +1134,7 @@ def wallet_redeem(
         # every rule re-checked on the locked rows.
         tickets = _lock_wallet_tickets(wallet, ticket_id)
         terms = _redemption_terms(wallet, tickets, amount, now)
-        _pause_after_checks()
+        pause_after_checks()
         redemption = Redemption.objects.create(
             wallet=terms.wallet,
             shop=shop,

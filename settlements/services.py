@@ -7,7 +7,6 @@ the shop's payouts until staff confirm the version they were shown.
 
 import datetime
 import hashlib
-import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
@@ -20,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from kaika.debug import pause_after_checks
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import Project, Shop
@@ -185,13 +185,6 @@ class SettlementError(DomainError):
     }
 
 
-def _pause_after_checks() -> None:
-    """Debug hook (as purchases.services): the race tests hold every racer here, between
-    its checks and its writes, so that only the lock keeps two runs apart."""
-    if pause := settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS:
-        time.sleep(pause)
-
-
 def _lock_policy(project: Project) -> SettlementPolicy:
     """The project's settlement policy row, locked: two staff starting a period at once run
     one after the other, and the second sees the first's run (and its lines)."""
@@ -242,7 +235,7 @@ def settlement_run(
             raise SettlementError(
                 "overlaps", end=latest.period_end.isoformat(), day=period_end.isoformat()
             )
-        _pause_after_checks()
+        pause_after_checks()
 
         until = timezone.make_aware(
             datetime.datetime.combine(period_end + datetime.timedelta(days=1), datetime.time())
