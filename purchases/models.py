@@ -362,6 +362,10 @@ class ExpiryReminder(models.Model):
 
 
 class RedemptionQuerySet(models.QuerySet):
+    def standing(self):
+        """Redemptions not undone (an undone one gave its amount back to the tickets)."""
+        return self.filter(undone_at__isnull=True)
+
     def daily_totals(self):
         """One row per local day, newest first: {"day", "total", "count"}."""
         return (
@@ -397,6 +401,19 @@ class Redemption(models.Model):
     # From the till's confirmation, one per entry screen shown: the same confirmation sent
     # twice finds this use instead of taking the amount again.
     idempotency_key = models.CharField(_("二重送信防止キー"), max_length=64, blank=True, default="")
+    # Undone (by the shop within minutes, or by staff): the amount went back to the tickets.
+    # Its TicketUse rows stay, so a use already settled becomes a negative line in the next
+    # statement (settlements.StatementLine.reversed_use).
+    undone_at = models.DateTimeField(_("取消日時"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("取り消した人"),
+    )
+    undo_reason = models.TextField(_("取消の理由"), blank=True, default="")
 
     objects = RedemptionQuerySet.as_manager()
 
@@ -416,6 +433,12 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wallet} -{self.amount}"
+
+
+class TicketUseQuerySet(models.QuerySet):
+    def standing(self):
+        """Uses whose redemption is not undone: what the shop is owed for."""
+        return self.filter(redemption__undone_at__isnull=True)
 
 
 class TicketUse(models.Model):
@@ -446,6 +469,8 @@ class TicketUse(models.Model):
         related_name="parts",
         verbose_name=_("お会計での利用"),
     )
+
+    objects = TicketUseQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("チケットの利用")

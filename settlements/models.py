@@ -416,6 +416,15 @@ class StatementLine(models.Model):
         related_name="statement_line",
         verbose_name=_("チケットの利用"),
     )
+    # A use undone after it was settled: this line takes it back (negative amounts).
+    reversed_use = models.OneToOneField(
+        TicketUse,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversal_line",
+        verbose_name=_("取り消された利用"),
+    )
     returned_statement = models.OneToOneField(
         Statement,
         on_delete=models.PROTECT,
