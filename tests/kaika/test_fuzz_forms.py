@@ -262,7 +262,7 @@ def test_resident_code_entry_survives_any_input(operator_setup, data):
     from residents.models import ResidentCode
     from tests.residents.helpers import import_codes
 
-    user, shop, client = operator_setup
+    _, shop, client = operator_setup
     if not ResidentCode.objects.exists():
         import_codes(shop.project, "FUZZ-CODE-0001")
     post(client, reverse("residents:code_enter"), data)
