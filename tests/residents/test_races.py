@@ -70,8 +70,7 @@ def one_code_many_accounts() -> tuple[list, list]:
 
 
 def test_one_code_entered_by_ten_accounts_at_once_goes_to_exactly_one():
-    outcomes, households = one_code_many_accounts()
-    assert len(households) == RACERS
+    outcomes, _ = one_code_many_accounts()
     winners = [o for o in outcomes if isinstance(o, ResidentCode)]
     assert len(winners) == 1
     assert sorted(o for o in outcomes if isinstance(o, str)) == ["used"] * (RACERS - 1)
