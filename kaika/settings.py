@@ -38,6 +38,9 @@ if not SECRET_KEY:
             "SECRET_KEY must be set when DEBUG is off (set DEBUG=true for local development)."
         )
     SECRET_KEY = "django-insecure-local-development-only-never-in-production"  # noqa: S105
+# Old keys kept after a rotation (comma-separated): sessions and signed links made under them
+# still verify, and residents' codes imported under them still match (residents/codes.py).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
