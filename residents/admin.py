@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models import Count, Q
 from django.shortcuts import redirect
@@ -42,7 +43,11 @@ def project_counts():
 
 class CountsMixin:
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "project_counts": project_counts()}
+        extra_context = {
+            **(extra_context or {}),
+            "project_counts": project_counts(),
+            "may_import": request.user.has_perm("residents.add_residentcode"),
+        }
         return super().changelist_view(request, extra_context)
 
 
@@ -77,7 +82,7 @@ class ResidentImportAdmin(CountsMixin, admin.ModelAdmin):
 
     def import_view(self, request):
         if not self.has_add_permission(request):
-            return redirect("admin:index")
+            raise PermissionDenied
         report = file_error = None
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():

@@ -79,6 +79,7 @@ def test_the_lists_show_used_and_unused_counts_per_project(staff_client):
     ResidentCode.objects.filter(hint="333").update(revoked_at=timezone.now())
     for url in ("/admin/residents/residentcode/", "/admin/residents/residentimport/"):
         response = staff_client.get(url)
+        assert IMPORT in response.content.decode(), url
         rows = [
             (p.name, p.codes_total, p.codes_used, p.codes_unused, p.codes_revoked)
             for p in response.context["project_counts"]
