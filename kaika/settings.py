@@ -38,6 +38,9 @@ if not SECRET_KEY:
             "SECRET_KEY must be set when DEBUG is off (set DEBUG=true for local development)."
         )
     SECRET_KEY = "django-insecure-local-development-only-never-in-production"  # noqa: S105
+# Old keys kept after a rotation (comma-separated): sessions and signed links made under them
+# still verify, and residents' codes imported under them still match (residents/codes.py).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -61,6 +64,9 @@ INSTALLED_APPS = [
     "projects",
     "purchases",
     "inquiries",
+    # Codes mailed to the households of a residents-only project (below purchases, which
+    # refuses an order without one).
+    "residents",
     # Settling with shops: payee accounts (above purchases and projects).
     "settlements",
     "ops",
@@ -313,6 +319,14 @@ KAIKA_STAFF_EMAILS = env_list("KAIKA_STAFF_EMAILS")
 KAIKA_INQUIRY_RATE_LIMITS = {
     "ip": (int(os.environ.get("INQUIRY_RATE_LIMIT_IP", "20")), 10 * 60),
     "email": (int(os.environ.get("INQUIRY_RATE_LIMIT_EMAIL", "5")), 60 * 60),
+}
+
+# Residents' code entries allowed per window (residents/services.py), counted in the shared
+# cache: per account, and per client address (generous, for carriers' CGNAT). With codes of
+# 10 random characters, 10 tries an hour per account leave guessing hopeless.
+KAIKA_RESIDENT_CODE_RATE_LIMITS = {
+    "account": (int(os.environ.get("RESIDENT_CODE_RATE_LIMIT_ACCOUNT", "10")), 60 * 60),
+    "ip": (int(os.environ.get("RESIDENT_CODE_RATE_LIMIT_IP", "60")), 60 * 60),
 }
 
 # --- Purchases ------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ urlpatterns += i18n_patterns(
     path("mypage/", include("supporters.urls")),
     # The contact form, and the supporter's own inquiries under /mypage/inquiries/.
     path("", include("inquiries.urls")),
+    # My page's entry of a code mailed to the households of a residents-only project.
+    path("", include("residents.urls")),
     # Orders, payment results, My page's orders and tickets, the shop's redemption screen.
     path("", include("purchases.urls")),
     # Settling with shops: the operator's payee account, under the shop's management pages.

@@ -47,8 +47,9 @@ class ProjectAdmin(admin.ModelAdmin):
         "amount_paid",
         "supporters_count",
         "is_published",
+        "residents_only",
     )
-    list_filter = ("is_published", "electronic_tickets", "paper_tickets")
+    list_filter = ("is_published", "residents_only", "electronic_tickets", "paper_tickets")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("amount_raised", "amount_paid", "supporters_count", "created_at")

@@ -69,6 +69,15 @@ class Project(models.Model):
     electronic_tickets = models.BooleanField(_("電子チケット"), default=True)
     paper_tickets = models.BooleanField(_("紙チケット"), default=False)
     is_published = models.BooleanField(_("公開"), default=True)
+    # The residents app holds the codes; purchases refuses an order without one.
+    residents_only = models.BooleanField(
+        _("対象地域にお住まいの方のみ"),
+        default=False,
+        help_text=_(
+            "オンにすると、各世帯に郵送した参加コードをマイページで登録した方だけが申し込めます"
+            "(コードは「参加コード」の画面から取り込みます)"
+        ),
+    )
     unused_value = models.CharField(
         _("利用期間終了後の未使用分"),
         max_length=24,

@@ -75,7 +75,7 @@ def order_confirm(request):
         return render(request, "purchases/order_confirm.html", {"form": form}, status=400)
     listing_id, units = form.cleaned_data["listing"], form.cleaned_data["units"]
     round_id = form.cleaned_data["round"]
-    error = None
+    error = refusal = None
     if request.method == "POST" and round_id:
         # The page's rows are read only when there is a page to show (a refusal).
         try:
@@ -88,7 +88,7 @@ def order_confirm(request):
                 now=now,
             )
         except PurchaseError as exc:
-            error = exc.message
+            error, refusal = exc.message, exc.code
         else:
             return redirect("purchases:order_pay", order_code=order.code)
     try:
@@ -103,7 +103,7 @@ def order_confirm(request):
         try:
             order_check(supporter=request.user, terms=terms, now=now)
         except PurchaseError as exc:
-            error = exc.message
+            error, refusal = exc.message, exc.code
     change, most = None, 0
     if error is not None:
         # Refused: the units the same rules allow now, to choose from right there (none when
@@ -130,6 +130,7 @@ def order_confirm(request):
             "form": hidden,
             "terms": terms,
             "error": error,
+            "refusal": refusal,
             "change": change,
             "units_max": most,
             "profile": request.user,

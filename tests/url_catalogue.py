@@ -161,7 +161,19 @@ VALID_POSTS = {
         "cvc": "123",
     },
     "tripwire_report": lambda objects: {"path": "/mypage/", "seen": "a" * 32, "own": "b" * 32},
+    # A fresh code of objects["project"] each time (the second walk's is refused on the field:
+    # the walker already holds one for the project).
+    "residents:code_enter": lambda objects: {"code": _resident_code(objects)},
 }
+
+
+def _resident_code(objects) -> str:
+    from tests.residents.helpers import import_codes, new_code
+
+    code = new_code()
+    import_codes(objects["project"], code)
+    return code
+
 
 NO_FORM_DATA_NEEDED = {
     # Staff-only; never cached (private by default); the empty POST walks every admin form.

@@ -14,7 +14,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.test import Client, override_settings
 
-from inquiries import ratelimit
+from kaika import ratelimit
 from tests.inquiries.test_contact import CONTACT, VALID
 
 LIMITS = {"ip": (100, 600), "email": (2, 3600)}
@@ -52,16 +52,16 @@ def test_contact_form_counters_live_in_the_shared_redis(db, raw_redis):
     for _ in range(2):
         assert Client().post(CONTACT, VALID).status_code == 302
 
-    count, ttl = counter_in_redis(raw_redis, "email", VALID["email"])
+    count, ttl = counter_in_redis(raw_redis, "inquiries:email", VALID["email"])
     assert count == 2
     assert 0 < ttl <= 3600
-    assert counter_in_redis(raw_redis, "ip", "127.0.0.1")[0] == 2
+    assert counter_in_redis(raw_redis, "inquiries:ip", "127.0.0.1")[0] == 2
     # Key names carry a keyed hash, not the address.
     assert not [k for k in raw_redis.keys("*") if b"hanako" in k or b"127.0.0.1" in k]
 
     # Another process, with its own connection, sees the same count and refuses too...
     other = separate_redis_cache()
-    assert not ratelimit.hit("email", VALID["email"], limit=2, period=3600, cache=other)
+    assert not ratelimit.hit("inquiries:email", VALID["email"], limit=2, period=3600, cache=other)
     # ...and so does the site.
     assert Client().post(CONTACT, VALID).status_code == 429
 
@@ -74,7 +74,7 @@ def test_negative_control_a_process_local_cache_is_caught(db, raw_redis):
     local = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     with override_settings(CACHES=local):
         assert Client().post(CONTACT, VALID).status_code == 302
-    assert counter_in_redis(raw_redis, "email", VALID["email"]) == (None, -2)
+    assert counter_in_redis(raw_redis, "inquiries:email", VALID["email"]) == (None, -2)
 
 
 def admitted_alternating(cache_a, cache_b, *, limit: int, attempts: int) -> int:
@@ -167,6 +167,6 @@ def test_the_window_ends_and_counting_starts_again():
 def test_with_the_cache_down_the_form_stays_open_and_the_error_is_logged(caplog):
     # Port 1 on loopback refuses at once: a Redis that is down.
     down = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.5}})
-    with caplog.at_level(logging.ERROR, logger="kaika.inquiries"):
+    with caplog.at_level(logging.ERROR, logger="kaika.ratelimit"):
         assert ratelimit.hit("ip", "192.0.2.11", limit=1, period=60, cache=down)
     assert "rate limit unavailable" in caplog.text

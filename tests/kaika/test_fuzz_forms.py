@@ -37,6 +37,7 @@ SIGNUP_POST = {
     **PROFILE_POST,
     "terms_agreed": "on",
 }
+RESIDENT_CODE_POST = {"code": "ABCD-1234-EF"}
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 control_text = st.text(
@@ -165,6 +166,7 @@ FORMS = {
         PAYEE_POST,
         True,
     ),
+    "resident code": (lambda s: reverse("residents:code_enter"), RESIDENT_CODE_POST, True),
 }
 TEXT_FIELDS = [
     (form, field)
@@ -252,6 +254,35 @@ def test_redemption_survives_any_input(purchase_setup, data):
     _, shop, _, operator_client = purchase_setup
     post(operator_client, reverse("purchases:manage_redeem", args=[shop.pk]), data)
     assert not TicketUse.objects.exists()  # no such ticket: nothing is ever used
+
+
+@FUZZ
+@given(data=mutated(RESIDENT_CODE_POST))
+def test_resident_code_entry_survives_any_input(operator_setup, data):
+    from residents.models import ResidentCode
+    from tests.residents.helpers import import_codes
+
+    _, shop, client = operator_setup
+    if not ResidentCode.objects.exists():
+        import_codes(shop.project, "FUZZ-CODE-0001")
+    post(client, reverse("residents:code_enter"), data)
+    assert not ResidentCode.objects.filter(used_by__isnull=False).exists()
+
+
+@FUZZ
+@given(content=st.one_of(st.binary(max_size=300), nasty_text.map(str.encode)), note=nasty_text)
+def test_admin_resident_code_import_survives_any_file(staff_client, content, note):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from residents.models import ResidentCode, ResidentImport
+
+    project = make_project()
+    data = {"project": str(project.pk), "file": SimpleUploadedFile("x.csv", content), "note": note}
+    post(staff_client, reverse("admin:residents_residentimport_import"), data)
+    assert_no_control_characters(ResidentImport.objects.all(), ("file_name", "note"))
+    assert_no_control_characters(ResidentCode.objects.all(), ("hint",))
+    for batch in ResidentImport.objects.all():
+        assert batch.codes.count() == batch.codes_count > 0
 
 
 @FUZZ

@@ -81,12 +81,13 @@ def test_posting_the_confirmation_creates_the_order_in_a_fixed_number_of_queries
     user_client.get(reverse("supporters:mypage"))
     for expected_orders in (1, 2):
         fields = form_fields(user_client.get(confirm_url(live_offer, 1)).content.decode())
-        # The 9:00 path on PostgreSQL: user, verified email, then the whole reservation as
+        # The 9:00 path on PostgreSQL: user, verified email, whether the project is closed to
+        # the supporter (residents only, without their code), then the whole reservation as
         # one statement (kaika_order_reserve), inside a savepoint and its release here (in a
         # request, its own transaction). On SQLite the same in Python: the supporter's lock,
         # the terms (2), the totals, the INSERT and the 4 conditional UPDATEs, in a savepoint.
         # The page's own rows are read only on a refusal.
-        with django_assert_num_queries(5 if using_postgres() else 13):
+        with django_assert_num_queries(6 if using_postgres() else 13):
             response = user_client.post(reverse("purchases:order_confirm"), fields)
         assert response.status_code == 302
         assert re.search(r"/orders/K-\w+/pay/$", response["Location"])

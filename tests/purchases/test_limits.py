@@ -413,6 +413,10 @@ def test_on_postgresql_a_reservation_is_one_statement(offer, user, reservation_p
         buy(offer, user)
     reserving = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     if reservation_path == "database":
-        assert len(reserving) == 1 and "kaika_order_reserve" in reserving[0], reserving
+        # Before it only the residents-only eligibility read, which locks nothing and runs
+        # outside the reservation's transaction (see _order_create_in_database).
+        eligibility, reserve = reserving
+        assert "residents_residentcode" in eligibility and "FOR UPDATE" not in eligibility
+        assert "kaika_order_reserve" in reserve, reserving
     else:  # lock, the terms (2), the totals, INSERT, four UPDATEs
         assert len(reserving) == 9 and not any("kaika_order_reserve" in q for q in reserving)

@@ -1,4 +1,5 @@
-"""Fixed-window rate limits counted in the shared cache (Redis in production).
+"""Fixed-window rate limits counted in the shared cache (Redis in production): the contact
+form's (inquiries) and the residents' code entry (residents).
 
 Every app process must see the same count, or a flood spread over N processes gets N times
 the limit: the counter lives in Django's default cache, never in process memory.
@@ -14,19 +15,27 @@ from django.core.cache import BaseCache, caches
 from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
 
-logger = logging.getLogger("kaika.inquiries")
+logger = logging.getLogger("kaika.ratelimit")
 
 
 def cache_key(scope: str, value: str) -> str:
     # Hashed: the cache should not hold readable email or IP addresses as key names.
-    digest = salted_hmac(
-        "kaika.inquiries.ratelimit", value.strip().lower(), algorithm="sha256"
-    ).hexdigest()[:32]
-    return f"inquiries:ratelimit:{scope}:{digest}"
+    digest = salted_hmac("kaika.ratelimit", value.strip().lower(), algorithm="sha256").hexdigest()
+    return f"ratelimit:{scope}:{digest[:32]}"
 
 
-def hit(scope: str, value: str, *, limit: int, period: int, cache: BaseCache | None = None) -> bool:
-    """Count one attempt for (scope, value); True while the window's count is within `limit`."""
+def hit(
+    scope: str,
+    value: str,
+    *,
+    limit: int,
+    period: int,
+    cache: BaseCache | None = None,
+    when_unavailable: bool = True,
+) -> bool:
+    """Count one attempt for (scope, value); True while the window's count is within `limit`.
+    With the cache down the answer is `when_unavailable` (the error is logged): open for the
+    contact form, closed where the limit is what stops guessing."""
     cache = cache if cache is not None else caches["default"]
     key = cache_key(scope, value)
     try:
@@ -44,9 +53,7 @@ def hit(scope: str, value: str, *, limit: int, period: int, cache: BaseCache | N
                 cache.touch(key, period)
             return count <= limit
     except RedisError:
-        # The contact form is how people tell the office something is wrong (in 2021 that is
-        # how the leak was found): with the cache down it stays open, and the error is logged.
-        logger.exception("inquiry rate limit unavailable (scope %s)", scope)
-        return True
-    logger.error("inquiry rate limit window kept expiring (scope %s)", scope)
-    return True
+        logger.exception("rate limit unavailable (scope %s)", scope)
+        return when_unavailable
+    logger.error("rate limit window kept expiring (scope %s)", scope)
+    return when_unavailable
