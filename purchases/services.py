@@ -51,6 +51,8 @@ from projects.models import (
 )
 from purchases.models import (
     ATTEMPT_LIVE,
+    REDEMPTION_UNDO_MINUTES,
+    UNDO_REASON_MAX_LENGTH,
     Order,
     OrderStatus,
     PaymentAttempt,
@@ -1177,12 +1179,6 @@ def wallet_redeem(
             )
         redemption.repeated = False
         return redemption
-
-
-# How long after a use the shop itself may undo it (a wrong amount typed, the customer changed
-# their mind at the till). Later, or once settled, only staff can.
-REDEMPTION_UNDO_MINUTES = 10
-UNDO_REASON_MAX_LENGTH = 500
 
 
 def redemption_undo(

@@ -317,7 +317,21 @@ class StatementStatus(models.TextChoices):
     RETURNED = "returned", _("組戻し")
 
 
+# What the shop sees of its statements: from staff's approval on (four eyes), as a
+# programme's 支払通知書 is issued. A draft may still be found wrong by the checker; showing it
+# would have the shop expect an amount not yet agreed.
+SHOWN_TO_SHOP = (
+    StatementStatus.APPROVED,
+    StatementStatus.EXPORTED,
+    StatementStatus.PAID,
+    StatementStatus.RETURNED,
+)
+
+
 class StatementQuerySet(models.QuerySet):
+    def shown_to_shop(self):
+        return self.filter(status__in=SHOWN_TO_SHOP)
+
     def payable(self):
         """Statements the bank file may carry: approved, something to pay, and the shop's
         payee account confirmed (PayeeAccount.objects.payable(), the one rule)."""
@@ -407,6 +421,21 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop} {self.run.period_end:%Y-%m-%d}締め"
+
+    @property
+    def shop_state(self) -> str:
+        """The statement's state in the shop's terms (its operator's pages)."""
+        if self.status == StatementStatus.RETURNED:
+            return _("組戻し(次回の精算に繰越)")
+        if self.amount_to_pay < 0:
+            return _("お支払いなし(マイナス分を次回に繰越)")
+        if self.amount_to_pay == 0:
+            return _("お支払いなし")
+        return {
+            StatementStatus.APPROVED: _("お支払い予定"),
+            StatementStatus.EXPORTED: _("お振込み手続き中"),
+            StatementStatus.PAID: _("お支払い済み"),
+        }.get(self.status, _("事務局で確認中"))
 
 
 class LineKind(models.TextChoices):
