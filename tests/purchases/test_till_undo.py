@@ -86,7 +86,7 @@ def test_after_ten_minutes_the_log_offers_no_undo_and_a_post_is_refused(offer, u
 
 
 def test_an_undone_use_cannot_be_undone_twice(offer, user):
-    client, redemption, _, undo = used(offer, user)
+    client, _redemption, _, undo = used(offer, user)
     client.post(undo, {"reason": "誤り"})
     response = client.post(undo, {"reason": "誤り"})
     assert response.status_code == 400 and "取り消されています" in response.content.decode()
