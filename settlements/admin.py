@@ -391,6 +391,7 @@ class StatementLineInline(admin.TabularInline):
         "used_at",
         "kind",
         "ticket_use",
+        "reversed_use",
         "returned_statement",
         "face_value",
         "supporter_part",

@@ -5,6 +5,9 @@ amounts go back to the tickets and the shop round's used figure, and the record 
 import datetime
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.test import Client
+from django.urls import reverse
 
 from projects.models import ShopRound
 from purchases.models import Redemption, Ticket, TicketUse
@@ -17,7 +20,7 @@ from purchases.services import (
     redemption_undo,
     wallet_redeem,
 )
-from tests.conftest import make_user
+from tests.conftest import login_staff, make_user
 from tests.purchases.helpers import DURING, buy
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +154,29 @@ def test_an_undone_use_cannot_be_undone_again(offer, user, operator):
     staff = make_user(email="undo-staff2@example.jp", is_staff=True)
     refused("undo_already", redemption=redemption, by=staff, reason="誤り", now=USED, staff=True)
     assert balances(user) == [500] * 6
+
+
+def test_staff_undo_from_admin_asks_a_reason_then_undoes_and_logs(offer, user, operator):
+    redemption = two_tickets_used(offer, user, operator, amount=1_200)
+    staff = make_user(email="undo-admin@example.jp", is_staff=True, is_superuser=True)
+    client = Client()
+    login_staff(client, staff)
+    changelist = reverse("admin:purchases_redemption_changelist")
+    chosen = {"action": "undo", "_selected_action": [redemption.pk]}
+
+    asked = client.post(changelist, chosen)
+    assert asked.status_code == 200 and "取り消しの理由" in asked.content.decode()
+    no_reason = client.post(changelist, {**chosen, "apply": "1", "reason": ""})
+    assert "取り消しの理由を入力してください。" in no_reason.content.decode()
+    redemption.refresh_from_db()
+    assert redemption.undone_at is None
+
+    client.post(changelist, {**chosen, "apply": "1", "reason": "お店から電話で依頼"})
+
+    redemption.refresh_from_db()
+    assert redemption.undone_by == staff and redemption.undo_reason == "お店から電話で依頼"
+    assert balances(user) == [500] * 6 and used_figure(offer) == 0
+    assert LogEntry.objects.filter(object_id=str(redemption.pk)).exists()
+    # Listed as undone; a second undo is refused with the reason.
+    again = client.post(changelist, {**chosen, "apply": "1", "reason": "再度"}, follow=True)
+    assert "この利用はすでに取り消されています。" in again.content.decode()
