@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kaika.admin import ReadOnlyAdmin, confirmed_action, log_action_done
 from kaika.forms import RejectControlCharactersMixin
+from purchases.forms import RedemptionUndoForm
 from purchases.models import (
     ExpiryReminder,
     Order,
@@ -28,6 +29,7 @@ from purchases.services import (
     PurchaseError,
     order_expire,
     order_refund,
+    redemption_undo,
     refund_record_by_hand,
     refund_retry,
 )
@@ -325,12 +327,68 @@ class RedemptionPartInline(ReadOnlyInline):
 
 @admin.register(Redemption)
 class RedemptionAdmin(ReadOnlyAdmin):
-    """One use at a till, and the tickets it was taken from."""
+    """One use at a till, and the tickets it was taken from. Staff may undo one at any time
+    (the shop itself only within minutes and before settlement): the amount goes back to the
+    supporter's tickets, and a use already settled is taken back in the shop's next
+    statement as a negative line."""
 
-    list_display = ("used_at", "shop", "wallet", "amount", "balance_after", "operator")
+    list_display = (
+        "used_at",
+        "shop",
+        "wallet",
+        "amount",
+        "balance_after",
+        "operator",
+        "undone_at",
+    )
+    list_filter = (("undone_at", admin.EmptyFieldListFilter),)
     search_fields = ("wallet__code", "wallet__supporter__email", "shop__name")
     list_select_related = ("shop", "wallet", "operator")
     inlines = [RedemptionPartInline]
+    actions = ["undo"]
+
+    def has_undo_permission(self, request) -> bool:
+        return request.user.has_perm("purchases.change_redemption")
+
+    @admin.action(
+        description=_("利用を取り消す(理由を記録・精算済みなら次回の明細で差し引き)"),
+        permissions=["undo"],
+    )
+    def undo(self, request, queryset):
+        answer = confirmed_action(
+            self,
+            request,
+            queryset,
+            title=_("利用を取り消す"),
+            explanation=_(
+                "選んだ利用を取り消し、金額を支援者のチケットの残額に戻します。お店への精算が"
+                "済んだ利用は、次回の精算明細でマイナスとして差し引きます。理由は記録に残ります。"
+            ),
+            button=_("取り消す"),
+            form_class=RedemptionUndoForm,
+        )
+        if not isinstance(answer, dict):
+            return answer
+        done = 0
+        for redemption in queryset:
+            try:
+                redemption_undo(
+                    redemption=redemption,
+                    by=request.user,
+                    reason=answer["reason"],
+                    now=timezone.now(),
+                    staff=True,
+                )
+            except PurchaseError as error:
+                self.message_user(request, f"{redemption}: {error.message}", messages.ERROR)
+            else:
+                log_action_done(self, request, redemption, _("利用の取消: %s") % answer["reason"])
+                done += 1
+        if done:
+            self.message_user(
+                request, _("%(n)s件の利用を取り消しました。") % {"n": done}, messages.SUCCESS
+            )
+        return None
 
 
 @admin.register(ExpiryReminder)

@@ -6,7 +6,11 @@ from purchases.models import Order, Ticket, WalletBalance
 
 def export(user) -> dict:
     orders = Order.objects.filter(supporter=user).select_related("shop", "listing")
-    tickets = Ticket.objects.filter(supporter=user).select_related("shop").prefetch_related("uses")
+    tickets = (
+        Ticket.objects.filter(supporter=user)
+        .select_related("shop")
+        .prefetch_related("uses__redemption")
+    )
     return {
         "orders": [
             {
@@ -31,7 +35,14 @@ def export(user) -> dict:
                 "balance": t.balance,
                 "status": t.status,
                 "issued_at": iso(t.issued_at),
-                "uses": [{"amount": u.amount, "used_at": iso(u.used_at)} for u in t.uses.all()],
+                "uses": [
+                    {
+                        "amount": u.amount,
+                        "used_at": iso(u.used_at),
+                        "undone_at": iso(u.redemption.undone_at),
+                    }
+                    for u in t.uses.all()
+                ],
             }
             for t in tickets
         ],

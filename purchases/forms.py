@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kaika.forms import RejectControlCharactersMixin
 from projects.models import MAX_UNITS_PER_ORDER
+from purchases.models import UNDO_REASON_MAX_LENGTH
 
 # A wallet's code (the QR code on My page), or a ticket's printed before wallets existed.
 MAX_ID = 2**63 - 1
@@ -73,3 +74,18 @@ class RedeemForm(RejectControlCharactersMixin, forms.Form):
         if match is None:
             raise forms.ValidationError(_("QRコードの番号が読み取れません。"))
         return match.group(0)
+
+
+class RedemptionUndoForm(RejectControlCharactersMixin, forms.Form):
+    """The till's undo of a use: why (kept with the record; staff and the supporter see it)."""
+
+    reason = forms.CharField(
+        label=_("取り消しの理由"),
+        max_length=UNDO_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("例: 金額の打ち間違い(1,000円を10,000円と入力)"),
+        error_messages={
+            "required": _("取り消しの理由を入力してください。"),
+            "max_length": _("取り消しの理由は%(limit_value)d文字以内で入力してください。"),
+        },
+    )

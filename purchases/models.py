@@ -361,17 +361,29 @@ class ExpiryReminder(models.Model):
         return f"{self.wallet} {self.round} -{self.days_before}"
 
 
+# How long after a use the shop itself may undo it (a wrong amount typed, the customer changed
+# their mind at the till). Later, or once settled, only staff can (purchases.services).
+REDEMPTION_UNDO_MINUTES = 10
+UNDO_REASON_MAX_LENGTH = 500
+
+
 class RedemptionQuerySet(models.QuerySet):
     def standing(self):
         """Redemptions not undone (an undone one gave its amount back to the tickets)."""
         return self.filter(undone_at__isnull=True)
 
     def daily_totals(self):
-        """One row per local day, newest first: {"day", "total", "count"}."""
+        """One row per local day, newest first: {"day", "total", "count", "undone"}. The total
+        and count are of standing uses; a day whose uses were all undone is still listed."""
+        standing = Q(undone_at__isnull=True)
         return (
             self.annotate(day=TruncDate("used_at"))
             .values("day")
-            .annotate(total=Sum("amount"), count=Count("pk"))
+            .annotate(
+                total=Sum("amount", filter=standing, default=0),
+                count=Count("pk", filter=standing),
+                undone=Count("pk", filter=~standing),
+            )
             .order_by("-day")
         )
 
@@ -433,6 +445,17 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wallet} -{self.amount}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None
+
+    def undoable_by_shop_at(self, now) -> bool:
+        """Whether the till's log offers the shop's undo (redemption_undo decides, under its
+        locks, and also refuses a use already settled)."""
+        return not self.is_undone and now - self.used_at <= datetime.timedelta(
+            minutes=REDEMPTION_UNDO_MINUTES
+        )
 
 
 class TicketUseQuerySet(models.QuerySet):

@@ -51,6 +51,8 @@ from projects.models import (
 )
 from purchases.models import (
     ATTEMPT_LIVE,
+    REDEMPTION_UNDO_MINUTES,
+    UNDO_REASON_MAX_LENGTH,
     Order,
     OrderStatus,
     PaymentAttempt,
@@ -150,6 +152,21 @@ class PurchaseError(DomainError):
         "wallet_void": _("このチケットは無効です(返金などのため)。"),
         "invalid_amount": _("利用額は1円以上の整数で入力してください。"),
         "over_usable_balance": _("本日使える残額(%(balance)s円)を超える額は使えません。"),
+        "undo_reason_required": _("取り消しの理由を入力してください。"),
+        "undo_reason_too_long": _("取り消しの理由は%(max)s文字以内で入力してください。"),
+        "undo_not_operator": _("このお店の利用ではないため、取り消せません。"),
+        "undo_already": _("この利用はすでに取り消されています。"),
+        "undo_too_late": _(
+            "利用から%(minutes)s分を過ぎたため、お店の画面からは取り消せません。"
+            "事務局にお問い合わせください。"
+        ),
+        "undo_settled": _(
+            "この利用はすでに精算(お店へのお支払いの計算)に含まれているため、お店の画面からは"
+            "取り消せません。事務局にお問い合わせください。"
+        ),
+        "undo_failed": _(
+            "チケットの残額を戻せなかったため、取り消せませんでした。事務局にお問い合わせください。"
+        ),
     }
 
 
@@ -1185,6 +1202,82 @@ def wallet_redeem(
             )
         redemption.repeated = False
         return redemption
+
+
+def redemption_undo(
+    *, redemption: Redemption, by: User, reason: str, now: datetime.datetime, staff: bool = False
+) -> Redemption:
+    """Undo a use at the till: each ticket it took from gets its part back, the shop round's
+    used figure goes down by the same, and the undoing is recorded (when, who, why). The
+    TicketUse rows stay: one already settled becomes a negative line in the shop's next
+    statement (settlements.services.settlement_run).
+
+    The shop's operator (`staff=False`) may undo its own shop's use within
+    REDEMPTION_UNDO_MINUTES, and only while no part of it is on a statement; staff may undo
+    any use at any time."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise PurchaseError("undo_reason_required")
+    if len(reason) > UNDO_REASON_MAX_LENGTH:
+        raise PurchaseError("undo_reason_too_long", max=UNDO_REASON_MAX_LENGTH)
+    if not staff and not Shop.objects.operated_by(by).filter(pk=redemption.shop_id).exists():
+        raise PurchaseError("undo_not_operator")
+    with transaction.atomic():
+        # The locks of wallet_redeem, in its order: wallet, then its tickets (an undo and a
+        # use of the same wallet, or two undos of one use, run one after the other).
+        wallet = Wallet.objects.get(pk=redemption.wallet_id)
+        _lock_wallet(wallet.code)
+        tickets = {t.pk: t for t in _lock_wallet_tickets(wallet, None)}
+        # Then the shop's row, which settlement_run locks too (for every shop of the project)
+        # before it reads the uses: a run and an undo of the shop's use never overlap, so the
+        # statement lines this checks for are those of every run committed before, and a run
+        # after this one sees the use undone (left out if never settled, reversed if settled).
+        _lock_shop_for_settlement(redemption.shop_id)
+        # Re-checked on the rows as they are now, under the locks.
+        redemption = Redemption.objects.select_related("shop").get(pk=redemption.pk)
+        if redemption.undone_at is not None:
+            raise PurchaseError("undo_already")
+        if not staff:
+            if now - redemption.used_at > datetime.timedelta(minutes=REDEMPTION_UNDO_MINUTES):
+                raise PurchaseError("undo_too_late", minutes=REDEMPTION_UNDO_MINUTES)
+            # statement_line: settlements' record of a settled use (the reverse side of its
+            # one-to-one; purchases does not import settlements).
+            if redemption.parts.filter(statement_line__isnull=False).exists():
+                raise PurchaseError("undo_settled")
+        pause_after_checks()
+        for part in redemption.parts.all():
+            ticket = tickets.get(part.ticket_id)
+            if ticket is None or not _give_back(ticket, part.amount):
+                raise PurchaseError("undo_failed")
+            # A conditional UPDATE, as wallet_redeem's: never below zero.
+            moved = ShopRound.objects.filter(
+                shop_id=ticket.shop_id,
+                round_id=ticket.round_id,
+                tickets_used_amount__gte=part.amount,
+            ).update(tickets_used_amount=F("tickets_used_amount") - part.amount)
+            if not moved:
+                raise PurchaseError("undo_failed")
+        redemption.undone_at = now
+        redemption.undone_by = by
+        redemption.undo_reason = reason
+        redemption.save(update_fields=["undone_at", "undone_by", "undo_reason"])
+    return redemption
+
+
+def _lock_shop_for_settlement(shop_id: int) -> None:
+    # FOR NO KEY UPDATE: the till's inserts (their foreign keys take KEY SHARE on the shop)
+    # are not held up; only settlement_run's lock of the same row is.
+    Shop.objects.select_for_update(no_key=True).filter(pk=shop_id).values_list("pk").first()
+
+
+def _give_back(ticket: Ticket, amount: int) -> bool:
+    """Put `amount` back on the ticket, never above its face value (the conditional UPDATE is
+    the rule; the ticket is 利用可能 again by Ticket.state_on once its balance is not 0)."""
+    return bool(
+        Ticket.objects.filter(pk=ticket.pk, balance__lte=F("face_value") - amount).update(
+            balance=F("balance") + amount
+        )
+    )
 
 
 def _check_redemption(shop: Shop, amount) -> None:

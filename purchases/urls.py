@@ -50,4 +50,9 @@ urlpatterns = [
         views.manage_redeem_log,
         name="manage_redeem_log",
     ),
+    path(
+        "shops/manage/<int:shop_id>/redeem/log/<int:redemption_id>/undo/",
+        views.manage_redeem_undo,
+        name="manage_redeem_undo",
+    ),
 ]

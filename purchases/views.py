@@ -23,8 +23,9 @@ from ops.exposure import exposure_record
 from ops.models import ExposureAction
 from projects.models import Round
 from projects.shortcuts import operated_shop
-from purchases.forms import OrderForm, RedeemForm
+from purchases.forms import OrderForm, RedeemForm, RedemptionUndoForm
 from purchases.models import (
+    REDEMPTION_UNDO_MINUTES,
     Order,
     OrderStatus,
     Redemption,
@@ -47,6 +48,7 @@ from purchases.services import (
     payment_notice_record,
     payment_record,
     redemption_terms,
+    redemption_undo,
     reservation_minutes,
     wallet_redeem,
 )
@@ -399,7 +401,7 @@ def ticket_detail(request, ticket_code: str):
             "ticket": ticket,
             "state": ticket.state_on(timezone.localdate()),
             "states": TicketState,
-            "uses": ticket.uses.all(),
+            "uses": ticket.uses.select_related("redemption"),
         },
     )
 
@@ -454,7 +456,7 @@ def _key() -> str:
 
 
 def _till(request, shop, form: RedeemForm):
-    today = Redemption.objects.filter(shop=shop, used_at__date=timezone.localdate())
+    today = Redemption.objects.standing().filter(shop=shop, used_at__date=timezone.localdate())
     return render(
         request,
         "purchases/manage_redeem.html",
@@ -499,8 +501,60 @@ def manage_redeem_log(request, shop_id: int):
     days = {row["day"]: {**row, "uses": []} for row in page}
     for use in uses.filter(used_at__date__in=list(days)).select_related("wallet"):
         days[timezone.localdate(use.used_at)]["uses"].append(use)
+    now = timezone.now()
+    for day in days.values():
+        for use in day["uses"]:
+            use.undoable = use.undoable_by_shop_at(now)
     return render(
         request,
         "purchases/manage_redeem_log.html",
-        {"shop": shop, "page": page, "days": list(days.values())},
+        {
+            "shop": shop,
+            "page": page,
+            "days": list(days.values()),
+            "minutes": REDEMPTION_UNDO_MINUTES,
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def manage_redeem_undo(request, shop_id: int, redemption_id: int):
+    """Undo a use from the till's log: the use shown again, the reason asked, then undone
+    (redemption_undo says why not: too late, settled, already undone)."""
+    shop = operated_shop(request, shop_id)
+    redemption = get_object_or_404(
+        Redemption.objects.filter(shop=shop).select_related("wallet"), pk=redemption_id
+    )
+    form = RedemptionUndoForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            redemption_undo(
+                redemption=redemption,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                now=timezone.now(),
+            )
+        except PurchaseError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(amount)s円の利用を取り消しました。お客様のチケットの残額に戻しました。")
+                % {"amount": f"{redemption.amount:,}"},
+            )
+            return redirect("purchases:manage_redeem_log", shop_id=shop.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "purchases/manage_redeem_undo.html",
+        {
+            "shop": shop,
+            "redemption": redemption,
+            "form": form,
+            "minutes": REDEMPTION_UNDO_MINUTES,
+            "undoable": redemption.undoable_by_shop_at(timezone.now()),
+        },
+        status=status,
     )

@@ -37,6 +37,7 @@ from settlements.services import (
     PayeeError,
     SettlementError,
     bank_file_export,
+    bank_file_redownload,
     payee_account_confirm,
     settlement_run,
     statement_approve,
@@ -319,6 +320,10 @@ class SettlementRunAdmin(ReadOnlyAdmin):
             **(extra_context or {}),
             "may_download_bank_file": request.user.has_perm(BANK_FILE_PERMISSION),
             "bank_file_formats": BankFileFormat.choices,
+            # The exports of the run, each to be fetched again from its own page.
+            "exports": BankFileDownload.objects.filter(
+                run_id=object_id, redownload_of__isnull=True
+            ).select_related("by"),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -386,6 +391,7 @@ class StatementLineInline(admin.TabularInline):
         "used_at",
         "kind",
         "ticket_use",
+        "reversed_use",
         "returned_statement",
         "face_value",
         "supporter_part",
@@ -546,7 +552,49 @@ class StatementAdmin(ReadOnlyAdmin):
 
 @admin.register(BankFileDownload)
 class BankFileDownloadAdmin(ReadOnlyAdmin):
-    list_display = ("at", "run", "format", "by", "count", "total", "sha256")
+    """The log of bank files served. A file lost after its export is downloaded again from
+    here (the same statements and, in its format, the same bytes), logged as a re-download."""
+
+    list_display = ("at", "run", "format", "by", "count", "total", "redownload_of", "sha256")
     list_filter = ("format",)
-    list_select_related = ("run__project", "by")
+    list_select_related = ("run__project", "by", "redownload_of")
     date_hierarchy = "at"
+    fields = ("run", "at", "by", "format", "count", "total", "sha256", "redownload_of")
+    readonly_fields = fields
+
+    def get_urls(self):
+        redownload_view = self.admin_site.admin_view(private_download(self.redownload_view))
+        return [
+            path(
+                "<int:object_id>/again/<str:file_format>/<str:nonce>/",
+                redownload_view,
+                name="settlements_bankfiledownload_again",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "may_download_bank_file": request.user.has_perm(BANK_FILE_PERMISSION),
+            "bank_file_formats": BankFileFormat.choices,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def redownload_view(self, request, object_id: int, file_format: str):
+        if not request.user.has_perm(BANK_FILE_PERMISSION):
+            raise PermissionDenied
+        if file_format not in BankFileFormat.values:
+            raise Http404
+        download = get_object_or_404(BankFileDownload, pk=object_id)
+        try:
+            again = bank_file_redownload(
+                download=download, file_format=file_format, by=request.user, now=timezone.now()
+            )
+        except BankFileError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return redirect("admin:settlements_bankfiledownload_change", download.pk)
+        log_action_done(self, request, download, _("振込データを再ダウンロード"))
+        response = HttpResponse(again.content, content_type=again.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{again.filename}"'
+        return response

@@ -160,6 +160,9 @@ class ChangeKind(models.TextChoices):
     REGISTERED = "registered", _("登録")
     CHANGED = "changed", _("変更")
     CONFIRMED = "confirmed", _("事務局が確認")
+    # Payouts held because the bank sent a transfer back (組戻し): the details are unchanged
+    # but must be checked with the shop before staff confirm them again.
+    RETURNED = "returned", _("組戻しのため保留")
 
 
 class PayeeAccountChange(models.Model):
@@ -262,7 +265,8 @@ class SettlementPolicy(models.Model):
         return cycle.bank_business_days_after(period_end, self.pay_after_business_days)
 
     def fee_for(self, face_value: int) -> int:
-        """The fee on a statement of `face_value` yen of new uses: a fixed amount plus a rate
+        """The fee on a statement of `face_value` yen of uses (net of reversals, so a use undone
+        after settlement takes its share of the rate back): a fixed amount plus a rate
         (rounded down: the shop is never charged a fraction), never more than the face value."""
         if face_value <= 0:
             return 0
@@ -313,7 +317,21 @@ class StatementStatus(models.TextChoices):
     RETURNED = "returned", _("組戻し")
 
 
+# What the shop sees of its statements: from staff's approval on (four eyes), as a
+# programme's 支払通知書 is issued. A draft may still be found wrong by the checker; showing it
+# would have the shop expect an amount not yet agreed.
+SHOWN_TO_SHOP = (
+    StatementStatus.APPROVED,
+    StatementStatus.EXPORTED,
+    StatementStatus.PAID,
+    StatementStatus.RETURNED,
+)
+
+
 class StatementQuerySet(models.QuerySet):
+    def shown_to_shop(self):
+        return self.filter(status__in=SHOWN_TO_SHOP)
+
     def payable(self):
         """Statements the bank file may carry: approved, something to pay, and the shop's
         payee account confirmed (PayeeAccount.objects.payable(), the one rule)."""
@@ -326,8 +344,10 @@ class StatementQuerySet(models.QuerySet):
 
 class Statement(models.Model):
     """What one shop is paid for one period. Amounts are integer yen: face value = the
-    supporters' part + the premium; amount to pay = face value - fee + carried (a returned
-    transfer's amount brought back)."""
+    supporters' part + the premium (net of uses undone after settlement, REVERSAL lines);
+    amount to pay = face value - fee + carried (a returned transfer's amount brought back, or
+    a previous statement's amount below zero taken off). Below zero, nothing is paid and the
+    next run carries it."""
 
     run = models.ForeignKey(
         SettlementRun,
@@ -345,7 +365,7 @@ class Statement(models.Model):
     supporter_part = models.IntegerField(_("うち支援者の負担分(円)"))
     premium_part = models.IntegerField(_("うちプレミアム分(円)"))
     fee = models.IntegerField(_("手数料(円)"))
-    carried = models.IntegerField(_("組戻しの繰越(円)"), default=0)
+    carried = models.IntegerField(_("繰越(円)"), default=0)
     amount_to_pay = models.IntegerField(_("支払額(円)"))
     checked_at = models.DateTimeField(_("確認日時"), null=True, blank=True)
     checked_by = models.ForeignKey(
@@ -369,6 +389,15 @@ class Statement(models.Model):
     paid_at = models.DateTimeField(_("支払日時"), null=True, blank=True)
     bank_reference = models.CharField(_("銀行の受付番号"), max_length=100, blank=True)
     returned_at = models.DateTimeField(_("組戻し日時"), null=True, blank=True)
+    # The bank file that carried it: a lost file is downloaded again from this batch.
+    exported_in = models.ForeignKey(
+        "BankFileDownload",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="statements",
+        verbose_name=_("出力した振込データ"),
+    )
 
     objects = StatementQuerySet.as_manager()
 
@@ -393,11 +422,29 @@ class Statement(models.Model):
     def __str__(self) -> str:
         return f"{self.shop} {self.run.period_end:%Y-%m-%d}締め"
 
+    @property
+    def shop_state(self) -> str:
+        """The statement's state in the shop's terms (its operator's pages)."""
+        if self.status == StatementStatus.RETURNED:
+            return _("組戻し(次回の精算に繰越)")
+        if self.amount_to_pay < 0:
+            return _("お支払いなし(マイナス分を次回に繰越)")
+        if self.amount_to_pay == 0:
+            return _("お支払いなし")
+        return {
+            StatementStatus.APPROVED: _("お支払い予定"),
+            StatementStatus.EXPORTED: _("お振込み手続き中"),
+            StatementStatus.PAID: _("お支払い済み"),
+        }.get(self.status, _("事務局で確認中"))
+
 
 class LineKind(models.TextChoices):
     USE = "use", _("利用")
     REVERSAL = "reversal", _("利用の取消(精算後)")
     RETURNED = "returned", _("組戻しの繰越")
+    # A statement that came to less than zero (reversals more than the new uses): taken off
+    # this one instead of being paid, or lost.
+    CARRIED = "carried", _("前回のマイナスの繰越")
 
 
 class StatementLine(models.Model):
@@ -431,7 +478,7 @@ class StatementLine(models.Model):
         null=True,
         blank=True,
         related_name="carried_by",
-        verbose_name=_("組戻しになった明細"),
+        verbose_name=_("繰り越した明細(組戻し・マイナス)"),
     )
     used_at = models.DateTimeField(_("日時"))
     face_value = models.IntegerField(_("額面(円)"))
@@ -479,6 +526,15 @@ class BankFileDownload(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     count = models.PositiveIntegerField(_("件数"))
     total = models.PositiveBigIntegerField(_("合計金額(円)"))
+    # A lost file fetched again: the same statements, nothing exported anew.
+    redownload_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="redownloads",
+        verbose_name=_("再ダウンロード元"),
+    )
 
     class Meta:
         verbose_name = _("振込データのダウンロード記録")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import models, transaction
-from django.db.models import ExpressionWrapper, F
+from django.db.models import ExpressionWrapper, F, Q
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -143,7 +143,9 @@ def payee_account_confirm(
         )
 
 
-def _notify_operators(shop: Shop, change: PayeeAccountChange) -> None:
+def _notify_operators(
+    shop: Shop, change: PayeeAccountChange, statement: Statement | None = None
+) -> None:
     """Every operator of the shop hears of it, each in a message of their own (no one sees
     the others' addresses): the one who did not make the change is the one who must know."""
     recipients = sorted(
@@ -156,11 +158,13 @@ def _notify_operators(shop: Shop, change: PayeeAccountChange) -> None:
         context = {
             "shop": shop,
             "change": change,
+            "statement": statement,
             "site_url": settings.KAIKA_SITE_URL,
             "office": settings.KAIKA_OFFICE,
         }
-        subject = render_to_string("settlements/email/payee_changed_subject.txt", context)
-        body = render_to_string("settlements/email/payee_changed_body.txt", context)
+        kind = "returned" if change.kind == ChangeKind.RETURNED else "payee_changed"
+        subject = render_to_string(f"settlements/email/{kind}_subject.txt", context)
+        body = render_to_string(f"settlements/email/{kind}_body.txt", context)
     for email in recipients:
         send_email_on_commit(EmailMessage(subject=subject.strip(), body=body, to=[email]))
 
@@ -204,11 +208,45 @@ def _use_rows(project: Project, until: datetime.datetime):
         output_field=big,
     )
     return (
-        TicketUse.objects.filter(shop__project=project, used_at__lt=until)
+        TicketUse.objects.standing()
+        .filter(shop__project=project, used_at__lt=until)
         .filter(statement_line__isnull=True)
         .annotate(supporters=supporters)
         .values_list("pk", "shop_id", "amount", "used_at", "supporters")
         .order_by("shop_id", "used_at", "pk")
+    )
+
+
+def _lock_shops(project: Project) -> None:
+    """The project's shops' rows, in a fixed order: an undo at one of them
+    (purchases.services.redemption_undo) waits for this run's commit, or this run for it."""
+    list(
+        Shop.objects.filter(project=project)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+
+
+def _reversal_rows(project: Project, until: datetime.datetime):
+    """The lines of settled uses whose redemption was undone before `until` and that no
+    statement has taken back yet: each to become its negative in the shop's next statement."""
+    return (
+        StatementLine.objects.filter(
+            kind=LineKind.USE,
+            ticket_use__shop__project=project,
+            ticket_use__redemption__undone_at__lt=until,
+            ticket_use__reversal_line__isnull=True,
+        )
+        .values(
+            "ticket_use_id",
+            "statement__shop_id",
+            "ticket_use__redemption__undone_at",
+            "face_value",
+            "supporter_part",
+            "premium_part",
+        )
+        .order_by("statement__shop_id", "ticket_use__redemption__undone_at", "pk")
     )
 
 
@@ -217,12 +255,15 @@ def settlement_run(
 ) -> SettlementRun:
     """Close `project`'s period ending on `period_end`: one draft statement per shop with
     something to settle: its uses up to the end of that day (Japan time) not yet on any
-    statement, and any returned transfer brought back. A fixed number of queries, whatever
-    the number of shops.
+    statement, uses undone after they were settled (a negative REVERSAL line mirroring the
+    original line's parts), and any amount carried: a returned transfer, or a statement that
+    came to less than zero (reversals more than the new uses). A fixed number of queries,
+    whatever the number of shops.
 
-    Uses undone after settlement (a negative line in the next statement, LineKind.REVERSAL)
-    need a record of the undoing, which purchases does not keep yet (issue 22, point 5): the
-    run is where those rows are to be gathered, next to the returned transfers below."""
+    A use undone before it was settled is on no statement: nothing is owed for it. The run
+    locks the project's shops before it reads anything (purchases.services.redemption_undo
+    locks its shop's row too), so an undo lands either wholly before the run's reads or after
+    its commit, where it sees the use settled."""
     with transaction.atomic():
         policy = _lock_policy(project)
         closing_days = policy.closing_day_list
@@ -235,6 +276,7 @@ def settlement_run(
             raise SettlementError(
                 "overlaps", end=latest.period_end.isoformat(), day=period_end.isoformat()
             )
+        _lock_shops(project)
         pause_after_checks()
 
         until = timezone.make_aware(
@@ -262,21 +304,43 @@ def settlement_run(
                     premium_part=amount - supporters,
                 )
             )
-        returned = Statement.objects.filter(
-            run__project=project, status=StatementStatus.RETURNED, carried_by__isnull=True
-        )
-        for old in returned:
-            lines_by_shop[old.shop_id].append(
+        for settled in _reversal_rows(project, until):
+            lines_by_shop[settled["statement__shop_id"]].append(
                 StatementLine(
-                    kind=LineKind.RETURNED,
-                    returned_statement_id=old.pk,
+                    kind=LineKind.REVERSAL,
+                    reversed_use_id=settled["ticket_use_id"],
+                    used_at=settled["ticket_use__redemption__undone_at"],
+                    face_value=-settled["face_value"],
+                    supporter_part=-settled["supporter_part"],
+                    premium_part=-settled["premium_part"],
+                )
+            )
+        # Carried once each (carried_by): a returned transfer, paid again next time, and a
+        # statement below zero, taken off the next one. A negative amount is never in a bank
+        # file (Statement.objects.payable() wants more than 0) and never lost: it moves from
+        # statement to statement until new uses cover it.
+        carried_over = Statement.objects.filter(
+            Q(status=StatementStatus.RETURNED) | Q(amount_to_pay__lt=0),
+            run__project=project,
+            carried_by__isnull=True,
+        )
+        carried_amounts = {}
+        for old_pk, old_shop_id, old_status, old_amount in carried_over.values_list(
+            "pk", "shop_id", "status", "amount_to_pay"
+        ):
+            carried_amounts[old_pk] = old_amount
+            lines_by_shop[old_shop_id].append(
+                StatementLine(
+                    kind=LineKind.RETURNED
+                    if old_status == StatementStatus.RETURNED
+                    else LineKind.CARRIED,
+                    returned_statement_id=old_pk,
                     used_at=now,
                     face_value=0,
                     supporter_part=0,
                     premium_part=0,
                 )
             )
-        carried_amounts = dict(returned.values_list("pk", "amount_to_pay"))
 
         statements = []
         for shop_id, lines in lines_by_shop.items():
@@ -285,7 +349,7 @@ def settlement_run(
             carried = sum(
                 carried_amounts[line.returned_statement_id]
                 for line in lines
-                if line.kind == LineKind.RETURNED
+                if line.returned_statement_id is not None
             )
             fee = policy.fee_for(face)
             statements.append(
@@ -365,9 +429,27 @@ def statement_return(*, statement: Statement, by: User, now: datetime.datetime) 
         locked.status = StatementStatus.RETURNED
         locked.returned_at = now
         locked.save(update_fields=["status", "returned_at"])
-        PayeeAccount.objects.filter(shop_id=locked.shop_id).update(
-            payout_hold=True, hold_reason=HoldReason.RETURNED, confirmed_at=None, confirmed_by=None
-        )
+        account = PayeeAccount.objects.select_for_update().filter(shop_id=locked.shop_id).first()
+        if account is not None:
+            account.payout_hold = True
+            account.hold_reason = HoldReason.RETURNED
+            account.confirmed_at = None
+            account.confirmed_by = None
+            account.save(
+                update_fields=["payout_hold", "hold_reason", "confirmed_at", "confirmed_by"]
+            )
+            snapshot = account.snapshot()
+            change = PayeeAccountChange.objects.create(
+                account=account,
+                kind=ChangeKind.RETURNED,
+                version=account.version,
+                at=now,
+                by=by,
+                before=snapshot,
+                after=snapshot,
+            )
+            # The shop must hear why no money came and what to do (check the account).
+            _notify_operators(locked.shop, change, statement=locked)
     return locked
 
 
@@ -384,6 +466,11 @@ class BankFileError(DomainError):
             "振込データの委託者情報が設定されていません(%(names)s)。管理者に連絡してください。"
         ),
         "invalid": _("振込データを作成できませんでした: %(reason)s"),
+        "no_batch": _("%(run)s のこの振込データには、再ダウンロードできる明細の記録がありません。"),
+        "batch_changed": _(
+            "%(at)s に出力した振込データと同じ内容を作れません(その後、振込先口座か委託者の"
+            "設定が変わりました)。銀行に渡したファイルを確認し、事務局の管理者に相談してください。"
+        ),
     }
 
 
@@ -428,38 +515,7 @@ def bank_file_export(
         )
         if not statements:
             raise BankFileError("nothing_to_pay", run=str(run))
-        transfers = [
-            bank_file.Transfer(
-                bank_code=s.shop.payee_account.bank_code,
-                bank_name=s.shop.payee_account.bank_name_kana,
-                branch_code=s.shop.payee_account.branch_code,
-                branch_name=s.shop.payee_account.branch_name_kana,
-                account_type=s.shop.payee_account.account_type,
-                account_number=s.shop.payee_account.account_number,
-                payee_name=s.shop.payee_account.holder_name,
-                amount=s.amount_to_pay,
-                customer_code1=str(s.shop_id),
-                customer_code2=str(s.pk),
-            )
-            for s in statements
-        ]
-        try:
-            fixed = bank_file.render(header, transfers)
-            parsed = bank_file.parse(fixed)
-        except ValueError as error:
-            raise BankFileError("invalid", reason=str(error)) from error
-        expected_total = sum(s.amount_to_pay for s in statements)
-        if (parsed.count, parsed.total) != (len(statements), expected_total):
-            raise BankFileError("invalid", reason=f"{parsed.count}/{parsed.total}")
-        if file_format == BankFileFormat.CSV:
-            content = bank_file.render_csv(header, transfers).encode("utf-8")
-            filename, content_type = f"furikomi-{run.period_end:%Y%m%d}.csv", "text/csv"
-        else:
-            content = fixed
-            filename, content_type = f"furikomi-{run.period_end:%Y%m%d}.txt", "text/plain"
-        Statement.objects.filter(pk__in=[s.pk for s in statements]).update(
-            status=StatementStatus.EXPORTED, exported_at=now
-        )
+        content, filename, content_type = _bank_file_render(run, header, statements, file_format)
         download = BankFileDownload.objects.create(
             run=run,
             at=now,
@@ -467,7 +523,81 @@ def bank_file_export(
             format=file_format,
             sha256=hashlib.sha256(content).hexdigest(),
             count=len(statements),
-            total=expected_total,
+            total=sum(s.amount_to_pay for s in statements),
         )
-    charset = "; charset=utf-8" if file_format == BankFileFormat.CSV else "; charset=shift_jis"
-    return BankFile(content, filename, content_type + charset, download)
+        Statement.objects.filter(pk__in=[s.pk for s in statements]).update(
+            status=StatementStatus.EXPORTED, exported_at=now, exported_in=download
+        )
+    return BankFile(content, filename, content_type, download)
+
+
+def bank_file_redownload(
+    *, download: BankFileDownload, file_format: str, by: User, now: datetime.datetime
+) -> BankFile:
+    """The file of a batch already exported, again (a lost file): the same statements, nothing
+    exported anew, logged as a re-download of `download`. In the format of the original the
+    content must be the very same bytes (its SHA-256): if a payee's details or the office's
+    bank settings changed since, it is refused rather than served different."""
+    original = download.redownload_of or download
+    run = original.run
+    header = _bank_header(run)
+    statements = list(original.statements.select_related("shop__payee_account").order_by("pk"))
+    if not statements:
+        raise BankFileError("no_batch", run=str(run))
+    content, filename, content_type = _bank_file_render(run, header, statements, file_format)
+    digest = hashlib.sha256(content).hexdigest()
+    if file_format == original.format and digest != original.sha256:
+        raise BankFileError("batch_changed", at=_local(original.at))
+    return BankFile(
+        content,
+        filename,
+        content_type,
+        BankFileDownload.objects.create(
+            run=run,
+            at=now,
+            by=by,
+            format=file_format,
+            sha256=digest,
+            count=len(statements),
+            total=sum(s.amount_to_pay for s in statements),
+            redownload_of=original,
+        ),
+    )
+
+
+def _local(at: datetime.datetime) -> str:
+    return f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
+
+
+def _bank_file_render(
+    run: SettlementRun, header: bank_file.Header, statements: list[Statement], file_format: str
+) -> tuple[bytes, str, str]:
+    """(content, file name, content type) of the statements' transfers, the fixed-length file
+    read back with bank_file.parse first: what the bank will count is what we meant to pay."""
+    transfers = [
+        bank_file.Transfer(
+            bank_code=s.shop.payee_account.bank_code,
+            bank_name=s.shop.payee_account.bank_name_kana,
+            branch_code=s.shop.payee_account.branch_code,
+            branch_name=s.shop.payee_account.branch_name_kana,
+            account_type=s.shop.payee_account.account_type,
+            account_number=s.shop.payee_account.account_number,
+            payee_name=s.shop.payee_account.holder_name,
+            amount=s.amount_to_pay,
+            customer_code1=str(s.shop_id),
+            customer_code2=str(s.pk),
+        )
+        for s in statements
+    ]
+    try:
+        fixed = bank_file.render(header, transfers)
+        parsed = bank_file.parse(fixed)
+    except ValueError as error:
+        raise BankFileError("invalid", reason=str(error)) from error
+    expected_total = sum(s.amount_to_pay for s in statements)
+    if (parsed.count, parsed.total) != (len(statements), expected_total):
+        raise BankFileError("invalid", reason=f"{parsed.count}/{parsed.total}")
+    if file_format == BankFileFormat.CSV:
+        content = bank_file.render_csv(header, transfers).encode("utf-8")
+        return content, f"furikomi-{run.period_end:%Y%m%d}.csv", "text/csv; charset=utf-8"
+    return fixed, f"furikomi-{run.period_end:%Y%m%d}.txt", "text/plain; charset=shift_jis"

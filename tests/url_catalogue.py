@@ -51,6 +51,9 @@ URL_KWARGS = {
     "order_code": lambda objects: objects["order"].code,
     "ticket_code": lambda objects: objects["ticket"].code,
     "token": lambda objects: objects["sandbox_token"],
+    # The shop's own: a use at its till (the undo) and an approved statement.
+    "redemption_id": lambda objects: str(objects["redemption"].pk),
+    "statement_id": lambda objects: str(objects["statement"].pk),
     # The bank file's format (settlements admin: a settlement run's download).
     "file_format": lambda objects: "zengin",
     # A personal download's nonce (kaika/downloads.py): a fresh one, as the browser draws.
@@ -155,6 +158,7 @@ VALID_POSTS = {
     },
     "purchases:order_cancel": lambda objects: {"confirm": "1"},
     "purchases:manage_redeem": lambda objects: {"code": objects["ticket"].code, "amount": "100"},
+    "purchases:manage_redeem_undo": lambda objects: {"reason": "金額の打ち間違い"},
     "sandbox_pay:checkout": lambda objects: {
         "card_number": "4242 4242 4242 4242",
         "expiry": "12/30",

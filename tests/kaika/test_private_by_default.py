@@ -18,8 +18,10 @@ from deploy import nginx
 from inquiries.models import Inquiry
 from kaika.cache import public_max_age
 from kaika.management.commands import nginx_public_paths
+from purchases.models import Redemption, Wallet
 from purchases.payments import SandboxGateway
 from purchases.services import PaymentResult, order_create, payment_record
+from settlements.models import SettlementRun, Statement, StatementStatus
 from tests.conftest import login_staff, make_user
 from tests.projects.factories import make_listing, make_project, make_round, make_shop
 from tests.url_catalogue import (
@@ -118,9 +120,35 @@ def objects(db):
         result=PaymentResult("sandbox", paid.code, "sbx_walker", paid.amount, True, now), now=now
     )
     checkout = SandboxGateway().checkout_url(order=pending, site_url="http://testserver", now=now)
+    staff = make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True)
+    # A use at the shop's till a moment ago (undoable), and an approved statement of the shop.
+    redemption = Redemption.objects.create(
+        wallet=Wallet.objects.get(supporter=user, shop=shop),
+        shop=shop,
+        amount=100,
+        balance_after=0,
+        used_at=now,
+    )
+    run = SettlementRun.objects.create(
+        project=project,
+        period_end=timezone.localdate(now),
+        payment_date=timezone.localdate(now),
+        created_at=now,
+        created_by=staff,
+    )
+    statement = Statement.objects.create(
+        run=run,
+        shop=shop,
+        status=StatementStatus.APPROVED,
+        face_value=0,
+        supporter_part=0,
+        premium_part=0,
+        fee=0,
+        amount_to_pay=0,
+    )
     return {
         "user": user,
-        "staff": make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True),
+        "staff": staff,
         "project": project,
         "round": round_,
         "shop": shop,
@@ -138,6 +166,8 @@ def objects(db):
         "order": pending,
         "ticket": paid.tickets.first(),
         "sandbox_token": checkout.rstrip("/").rsplit("/", 1)[-1],
+        "redemption": redemption,
+        "statement": statement,
     }
 
 

@@ -12,6 +12,7 @@ from settlements.models import BankFileDownload, Statement, StatementStatus
 from settlements.services import (
     BankFileError,
     bank_file_export,
+    bank_file_redownload,
     payee_account_confirm,
     payee_account_save,
     settlement_run,
@@ -121,3 +122,62 @@ def test_only_staff_holding_the_permission_may_download(run):
 def test_an_unknown_format_is_not_found(run):
     _, holder = staff_member("bank-holder@example.jp", "view_settlementrun", "download_bank_file")
     assert holder.post(download_url(URL, object_id=run.pk, file_format="pdf")).status_code == 404
+
+
+AGAIN = "admin:settlements_bankfiledownload_again"
+
+
+def test_a_lost_file_is_downloaded_again_with_the_same_bytes_and_logged_as_such(run):
+    staff = make_user(email="bank-exporter@example.jp", is_staff=True)
+    first = bank_file_export(run=run, file_format="zengin", by=staff, now=NOW)
+    exported_at = Statement.objects.get(shop=run.payable_shop).exported_at
+    _, holder = staff_member(
+        "bank-holder@example.jp",
+        "view_bankfiledownload",
+        "view_settlementrun",
+        "download_bank_file",
+    )
+    page = holder.get(
+        reverse("admin:settlements_bankfiledownload_change", args=[first.download.pk])
+    )
+    assert "振込データの再ダウンロード" in page.content.decode()
+
+    response = holder.post(download_url(AGAIN, object_id=first.download.pk, file_format="zengin"))
+
+    assert response.status_code == 200 and response.content == first.content
+    assert response["Content-Disposition"].startswith("attachment;")
+    again = BankFileDownload.objects.exclude(pk=first.download.pk).get()
+    assert again.redownload_of == first.download and again.sha256 == first.download.sha256
+    assert (again.count, again.total) == (1, 1_200)
+    # Nothing exported anew.
+    statement = Statement.objects.get(shop=run.payable_shop)
+    assert (statement.status, statement.exported_at) == (StatementStatus.EXPORTED, exported_at)
+    # A re-download of the re-download is of the same batch.
+    csv = holder.post(download_url(AGAIN, object_id=again.pk, file_format="csv"))
+    assert csv.status_code == 200 and ",1234567," in csv.content.decode("utf-8")
+    assert BankFileDownload.objects.filter(redownload_of=first.download).count() == 2
+
+
+def test_a_redownload_that_would_differ_from_the_file_given_is_refused(run):
+    staff = make_user(email="bank-exporter@example.jp", is_staff=True)
+    first = bank_file_export(run=run, file_format="zengin", by=staff, now=NOW)
+    payee_account_save(
+        shop=run.payable_shop, details=details(account_number="7654321"), by=staff, now=NOW
+    )
+    with pytest.raises(BankFileError) as refused:
+        bank_file_redownload(download=first.download, file_format="zengin", by=staff, now=NOW)
+    assert refused.value.code == "batch_changed" and "同じ内容" in refused.value.message
+    assert BankFileDownload.objects.count() == 1
+
+
+def test_only_staff_holding_the_permission_may_download_again(run):
+    staff = make_user(email="bank-exporter@example.jp", is_staff=True)
+    first = bank_file_export(run=run, file_format="zengin", by=staff, now=NOW)
+    _, without = staff_member("bank-viewer@example.jp", "view_bankfiledownload")
+    page = without.get(
+        reverse("admin:settlements_bankfiledownload_change", args=[first.download.pk])
+    )
+    assert page.status_code == 200 and "振込データの再ダウンロード" not in page.content.decode()
+    url = download_url(AGAIN, object_id=first.download.pk, file_format="zengin")
+    assert without.post(url).status_code == 403
+    assert BankFileDownload.objects.count() == 1

@@ -3,7 +3,15 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from settlements.models import HoldReason, LineKind, PayeeAccount, Statement, StatementStatus
+from settlements.models import (
+    ChangeKind,
+    HoldReason,
+    LineKind,
+    PayeeAccount,
+    PayeeAccountChange,
+    Statement,
+    StatementStatus,
+)
 from settlements.services import (
     SettlementError,
     payee_account_confirm,
@@ -118,3 +126,46 @@ def test_a_returned_transfer_holds_the_account_and_comes_back_in_the_next_run(
     # Carried once only.
     later = settlement_run(project=shop.project, period_end=D(2027, 1, 15), staff=preparer, now=NOW)
     assert not later.statements.exists()
+
+
+def test_a_returned_transfer_is_recorded_on_the_account_and_emailed_to_each_operator(
+    statement, approver, mailoutbox, django_capture_on_commit_callbacks
+):
+    shop = statement.shop
+    first = make_user(email="returned-operator-1@example.jp")
+    second = make_user(email="returned-operator-2@example.jp")
+    shop.operators.add(first, second)
+    payee_account_save(shop=shop, details=details(), by=approver, now=NOW)
+    payee_account_confirm(account=shop.payee_account, version=1, by=approver, now=NOW)
+    exported(statement)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        statement_return(statement=statement, by=approver, now=NOW)
+
+    change = PayeeAccountChange.objects.filter(account__shop=shop).first()
+    assert (change.kind, change.by, change.at, change.version) == (
+        ChangeKind.RETURNED,
+        approver,
+        NOW,
+        1,
+    )
+    assert change.before == change.after == shop.payee_account.snapshot()
+    assert sorted(m.to[0] for m in mailoutbox) == [first.email, second.email]
+    message = mailoutbox[0]
+    assert "組戻し" in message.subject and shop.name in message.subject
+    # Why no money came, that it is not lost, and what to do.
+    assert "1,200円" in message.body and "繰り越して" in message.body
+    assert "振込先口座のページ" in message.body and "＊＊＊4567" in message.body
+    assert "1234567" not in message.body
+
+
+def test_a_refused_return_records_and_sends_nothing(
+    statement, approver, mailoutbox, django_capture_on_commit_callbacks
+):
+    payee_account_save(shop=statement.shop, details=details(), by=approver, now=NOW)
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(SettlementError):
+        statement_return(statement=statement, by=approver, now=NOW)  # still a draft
+    assert mailoutbox == []
+    assert not PayeeAccountChange.objects.filter(kind=ChangeKind.RETURNED).exists()
