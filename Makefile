@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test bench install lint format check messages clean constraints
+.PHONY: run serve test bench bench-settlement install lint format check messages clean constraints
 
 # The versions installed are the ones pinned in constraints.txt (what the suite passed with).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -42,6 +42,13 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 
 bench: $(VENV)/.bench-installed messages
 	$(PY) -m bench.run
+
+# Settling with shops at full size (issue 22, bench/settlement.py): its own database
+# (kaika_bench_settlement, rebuilt each run), 3,200 shops and 1,000,000 redemptions, the run,
+# the approvals and the bank file timed and checked; writes its section of docs/benchmarks.md.
+# About 20 minutes on 2 cores. Never run in CI.
+bench-settlement: install messages
+	$(PY) -m bench.settlement
 
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set, else a reachable local
 # PostgreSQL / Redis, else SQLite and local memory (service-only tests skip, saying why).

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import models, transaction
-from django.db.models import ExpressionWrapper, F, Q
+from django.db import connection, models, transaction
+from django.db.models import Count, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -186,6 +186,10 @@ class SettlementError(DomainError):
             "精算期間を作成した職員は、その明細を承認できません。別の職員が承認してください。"
         ),
         "reference_required": _("銀行の受付番号を入力してください。"),
+        "changed_meanwhile": _(
+            "精算期間の作成中にチケットの利用が記録または取り消されました。"
+            "もう一度作成してください。"
+        ),
     }
 
 
@@ -212,8 +216,7 @@ def _use_rows(project: Project, until: datetime.datetime):
         .filter(shop__project=project, used_at__lt=until)
         .filter(statement_line__isnull=True)
         .annotate(supporters=supporters)
-        .values_list("pk", "shop_id", "amount", "used_at", "supporters")
-        .order_by("shop_id", "used_at", "pk")
+        .order_by()
     )
 
 
@@ -248,6 +251,47 @@ def _reversal_rows(project: Project, until: datetime.datetime):
         )
         .order_by("statement__shop_id", "ticket_use__redemption__undone_at", "pk")
     )
+
+
+def _insert_use_lines(run: SettlementRun, uses) -> dict[int, tuple[int, int, int]]:
+    """One USE line per row of `uses` on its shop's statement of `run`, in one INSERT ...
+    SELECT: a million uses as model instances took minutes (docs/benchmarks.md, 精算).
+    Returns what was written: statement id → (lines, face value, supporters' part)."""
+    line = StatementLine._meta
+    columns = ", ".join(
+        f'"{line.get_field(name).column}"'
+        for name in (
+            "statement",
+            "kind",
+            "ticket_use",
+            "used_at",
+            "face_value",
+            "supporter_part",
+            "premium_part",
+        )
+    )
+    statement = Statement._meta
+    uses_sql, uses_params = uses.values_list(
+        "pk", "shop_id", "amount", "used_at", "supporters"
+    ).query.sql_with_params()
+    sql = f"""
+        WITH written AS (
+            INSERT INTO "{line.db_table}" ({columns})
+            SELECT s."{statement.pk.column}", %s, u."pk", u."used_at", u."amount",
+                u."supporters", u."amount" - u."supporters"
+            FROM ({uses_sql}) u
+            JOIN "{statement.db_table}" s
+                ON s."{statement.get_field("shop").column}" = u."shop_id"
+                AND s."{statement.get_field("run").column}" = %s
+            RETURNING "{line.get_field("statement").column}" AS statement_id,
+                "face_value", "supporter_part"
+        )
+        SELECT statement_id, count(*), sum(face_value), sum(supporter_part)
+        FROM written GROUP BY statement_id
+    """  # noqa: S608 (names from the models' meta, values as parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [LineKind.USE, *uses_params, run.pk])
+        return {row[0]: tuple(int(x) for x in row[1:]) for row in cursor.fetchall()}
 
 
 def settlement_run(
@@ -290,20 +334,16 @@ def settlement_run(
             created_at=now,
             created_by=staff,
         )
-        lines_by_shop: dict[int, list[StatementLine]] = defaultdict(list)
-        for pk, shop_id, amount, used_at, supporters in _use_rows(project, until).iterator(
-            chunk_size=5000
-        ):
-            lines_by_shop[shop_id].append(
-                StatementLine(
-                    kind=LineKind.USE,
-                    ticket_use_id=pk,
-                    used_at=used_at,
-                    face_value=amount,
-                    supporter_part=supporters,
-                    premium_part=amount - supporters,
-                )
+        # Each shop's uses summed in the database; the lines themselves are written by
+        # _insert_use_lines below, which checks that it wrote exactly these.
+        uses = _use_rows(project, until)
+        use_totals = {
+            row["shop_id"]: row
+            for row in uses.values("shop_id").annotate(
+                count=Count("pk"), face=Sum("amount"), supporters=Sum("supporters")
             )
+        }
+        lines_by_shop: dict[int, list[StatementLine]] = defaultdict(list)
         for settled in _reversal_rows(project, until):
             lines_by_shop[settled["statement__shop_id"]].append(
                 StatementLine(
@@ -343,9 +383,11 @@ def settlement_run(
             )
 
         statements = []
-        for shop_id, lines in lines_by_shop.items():
-            face = sum(line.face_value for line in lines)
-            supporters = sum(line.supporter_part for line in lines)
+        for shop_id in sorted(use_totals.keys() | lines_by_shop.keys()):
+            lines = lines_by_shop[shop_id]
+            totals = use_totals.get(shop_id, {"face": 0, "supporters": 0})
+            face = totals["face"] + sum(line.face_value for line in lines)
+            supporters = totals["supporters"] + sum(line.supporter_part for line in lines)
             carried = sum(
                 carried_amounts[line.returned_statement_id]
                 for line in lines
@@ -365,12 +407,22 @@ def settlement_run(
                 )
             )
         Statement.objects.bulk_create(statements)
-        all_lines = []
+        written = _insert_use_lines(run, uses)
+        expected = {
+            s.pk: (t["count"], t["face"], t["supporters"])
+            for s in statements
+            if (t := use_totals.get(s.shop_id))
+        }
+        if written != expected:
+            # A use recorded or undone between the two statements: the transaction is rolled
+            # back and staff start the period again.
+            raise SettlementError("changed_meanwhile")
+        other_lines = []
         for statement in statements:
             for line in lines_by_shop[statement.shop_id]:
                 line.statement = statement
-                all_lines.append(line)
-        StatementLine.objects.bulk_create(all_lines, batch_size=5000)
+                other_lines.append(line)
+        StatementLine.objects.bulk_create(other_lines)
     return run
 
 
