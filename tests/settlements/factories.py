@@ -4,9 +4,10 @@ database, so that each test picks its own prices and days."""
 import datetime
 import itertools
 
+from django.db.models import F
 from django.utils import timezone
 
-from projects.models import Project, Shop
+from projects.models import Project, Shop, ShopRound
 from purchases.models import Order, OrderStatus, Redemption, Ticket, TicketUse, Wallet
 from tests.conftest import make_user
 
@@ -68,3 +69,15 @@ def use(ticket: Ticket, amount: int, used_at: datetime.datetime) -> TicketUse:
         used_at=used_at,
         redemption=redemption,
     )
+
+
+def undo(redemption: Redemption, now: datetime.datetime) -> None:
+    """A stand-in for the operator's undo of a use at the till (issue 22, being built beside
+    this): the redemption is marked undone and each part's amount goes back to its ticket and
+    off the shop's used figure. Replace with the real service once it is merged."""
+    Redemption.objects.filter(pk=redemption.pk).update(undone_at=now)
+    for part in redemption.parts.select_related("ticket"):
+        Ticket.objects.filter(pk=part.ticket_id).update(balance=F("balance") + part.amount)
+        ShopRound.objects.filter(shop_id=part.shop_id, round_id=part.ticket.round_id).update(
+            tickets_used_amount=F("tickets_used_amount") - part.amount
+        )

@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.db.models import F
 
-from projects.models import Category, Municipality
+from projects.models import Category, Municipality, ShopRound
 from purchases.models import (
     Order,
     OrderStatus,
@@ -20,6 +20,7 @@ from settlements.models import LineKind, Statement, StatementLine
 from settlements.services import settlement_run
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round, make_shop
+from tests.settlements.factories import undo
 
 pytestmark = pytest.mark.django_db
 
@@ -84,15 +85,10 @@ def spend(o: Order, amount: int, when: datetime.datetime) -> Redemption:
         redemption=redemption,
     )
     Ticket.objects.filter(pk=ticket.pk).update(balance=F("balance") - amount)
+    ShopRound.objects.filter(shop=o.shop, round=o.round).update(
+        tickets_used_amount=F("tickets_used_amount") + amount
+    )
     return redemption
-
-
-def undo(redemption: Redemption, when: datetime.datetime) -> None:
-    """A stand-in for the operator's undo (another part of issue 22): the redemption is
-    marked undone and its amount goes back to the tickets it was taken from."""
-    Redemption.objects.filter(pk=redemption.pk).update(undone_at=when)
-    for part in redemption.parts.all():
-        Ticket.objects.filter(pk=part.ticket_id).update(balance=F("balance") + part.amount)
 
 
 @pytest.fixture
