@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -622,7 +622,19 @@ class BooksAdmin(admin.ModelAdmin):
                 export,
                 name="settlements_books_export",
             ),
+            # A project's books by its id, as admin links to any object.
+            path(
+                "<int:object_id>/change/",
+                self.admin_site.admin_view(self.project_books_view),
+                name="settlements_books_change",
+            ),
         ]
+
+    def project_books_view(self, request, object_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        project = get_object_or_404(Project, pk=object_id)
+        return redirect(f"{reverse('admin:settlements_books_changelist')}?project={project.pk}")
 
     def _filter_form(self, data) -> BooksFilterForm:
         if not data:

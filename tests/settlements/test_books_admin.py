@@ -184,3 +184,13 @@ def test_a_download_url_answers_once(history, bookkeeper):  # noqa: F811
     url = download_url(EXPORT, books_format="csv")
     assert bookkeeper.post(url, {"project": history["project"].pk}).status_code == 200
     assert bookkeeper.post(url, {"project": history["project"].pk}).status_code == 410
+
+
+def test_a_projects_books_by_its_id(history, bookkeeper):  # noqa: F811
+    project = history["project"]
+    url = reverse("admin:settlements_books_change", args=[project.pk])
+    response = bookkeeper.get(url, follow=True)
+    assert response.status_code == 200 and response.context["books"].project == project
+    assert (
+        bookkeeper.get(reverse("admin:settlements_books_change", args=[999999])).status_code == 404
+    )
