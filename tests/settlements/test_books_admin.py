@@ -53,7 +53,7 @@ def test_the_page_shows_the_headline_figures_the_chart_and_every_breakdown(
         assert text in html, text
     assert "18,000円" in html  # amount raised
     assert "21,600円" in html  # tickets issued
-    assert '<svg role="img"' in html and "<desc" in html
+    assert '<svg class="books-chart" role="img"' in html and "<desc" in html
     assert "1円単位で一致しています" in html
     assert response.context["books"].total.amount_raised == 18_000
 
