@@ -14,16 +14,20 @@ from django.db.models import Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kaika.admin import confirmed_action, log_action_done
 from kaika.downloads import private_download
 from projects.models import Project
+from settlements import books_files
+from settlements.books import FIGURES, books_of
+from settlements.forms import BooksFilterForm
 from settlements.models import (
     BankFileDownload,
     BankFileFormat,
+    Books,
     PayeeAccount,
     PayeeAccountChange,
     SettlementPolicy,
@@ -597,4 +601,156 @@ class BankFileDownloadAdmin(ReadOnlyAdmin):
         log_action_done(self, request, download, _("振込データを再ダウンロード"))
         response = HttpResponse(again.content, content_type=again.content_type)
         response["Content-Disposition"] = f'attachment; filename="{again.filename}"'
+        return response
+
+
+BOOKS_PERMISSION = "settlements.view_books"
+# The chart's width in SVG units; the bars are scaled to the largest round's issued value.
+CHART_WIDTH = 640
+CHART_BAR = 28
+CHART_SEGMENTS = (
+    ("redeemed", _("利用額"), "#2e7d32"),
+    ("outstanding", _("未使用残高"), "#1565c0"),
+    ("expired", _("期限切れ残高"), "#9e9e9e"),
+)
+
+
+def books_chart(books) -> dict:
+    """An inline SVG's geometry (drawn on the server: no script, no library): one bar per
+    round, its issued value split into redeemed, outstanding and expired, as the identity."""
+    largest = max((row.figures.tickets_issued for row in books.by_round), default=0)
+    bars = []
+    for n, row in enumerate(books.by_round):
+        x, segments = 0, []
+        for name, label, colour in CHART_SEGMENTS:
+            value = max(getattr(row.figures, name), 0)
+            width = value * CHART_WIDTH // largest if largest else 0
+            segments.append(
+                {"x": x, "width": width, "colour": colour, "label": label, "value": value}
+            )
+            x += width
+        bars.append({"y": n * (CHART_BAR + 12), "row": row, "segments": segments})
+    return {
+        "bars": bars,
+        "width": CHART_WIDTH,
+        "bar_height": CHART_BAR,
+        "height": len(bars) * (CHART_BAR + 12),
+        "legend": CHART_SEGMENTS,
+    }
+
+
+@admin.register(Books)
+class BooksAdmin(admin.ModelAdmin):
+    """The programme's books: headline figures, a chart and the tables by round, shop,
+    category and municipality, with CSV and Excel files. Only for staff holding
+    `settlements.view_books`; nothing is edited here."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(BOOKS_PERMISSION)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        # The files show every shop's takings: a POST under the browser's own nonce, never a
+        # URL anyone else could ask for (kaika/downloads.py).
+        export = self.admin_site.admin_view(private_download(self.export_view))
+        return [
+            path(
+                "", self.admin_site.admin_view(self.books_view), name="settlements_books_changelist"
+            ),
+            path(
+                "export/<str:books_format>/<str:nonce>/",
+                export,
+                name="settlements_books_export",
+            ),
+            # A project's books by its id, as admin links to any object.
+            path(
+                "<int:object_id>/change/",
+                self.admin_site.admin_view(self.project_books_view),
+                name="settlements_books_change",
+            ),
+        ]
+
+    def project_books_view(self, request, object_id: int):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        project = get_object_or_404(Project, pk=object_id)
+        return redirect(f"{reverse('admin:settlements_books_changelist')}?project={project.pk}")
+
+    def _filter_form(self, data) -> BooksFilterForm:
+        if not data:
+            latest = Project.objects.order_by("-created_at").values_list("pk", flat=True).first()
+            data = {"project": latest} if latest else None
+        return BooksFilterForm(data)
+
+    def books_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = self._filter_form(request.GET)
+        books = None
+        if form.is_valid():
+            books = books_of(
+                project=form.cleaned_data["project"],
+                round_=form.cleaned_data["round"],
+                now=timezone.now(),
+            )
+        return TemplateResponse(
+            request,
+            "admin/settlements/books.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("プログラムの帳簿"),
+                "opts": self.model._meta,
+                "form": form,
+                "books": books,
+                "figures": FIGURES,
+                "chart": books_chart(books) if books else None,
+                "export_formats": (
+                    ("csv", _("CSVをダウンロード")),
+                    ("xlsx", _("Excelをダウンロード")),
+                ),
+                "export_fields": {
+                    "project": form.data.get("project", ""),
+                    "round": form.data.get("round", ""),
+                },
+            },
+        )
+
+    def export_view(self, request, books_format: str):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if books_format not in ("csv", "xlsx"):
+            raise Http404
+        form = BooksFilterForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, _("プロジェクトと期を選び直してください。"), messages.ERROR)
+            return redirect("admin:settlements_books_changelist")
+        books = books_of(
+            project=form.cleaned_data["project"],
+            round_=form.cleaned_data["round"],
+            now=timezone.now(),
+        )
+        if books_format == "csv":
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            books_files.write_csv(books, response)
+        else:
+            response = HttpResponse(
+                books_files.workbook_bytes(books),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        name = books_files.filename(books, books_format)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        log_action_done(
+            self,
+            request,
+            books.project,
+            _("帳簿をダウンロード(%(format)s)") % {"format": books_format.upper()},
+        )
         return response

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kaika.forms import RejectControlCharactersMixin
+from projects.models import Project, Round
 from settlements import zengin
 from settlements.kana import describe_character, first_uncarriable, normalize_kana
 from settlements.models import ACCOUNT_NUMBER_LENGTH, HOLDER_NAME_MAX_LENGTH, AccountType
@@ -167,3 +168,28 @@ class PayeeAccountForm(RejectControlCharactersMixin, forms.Form):
             account_number=data["account_number"],
             holder_name=data["holder_name"],
         )
+
+
+class BooksFilterForm(forms.Form):
+    """Which books the admin page shows (and the files carry): a project, and one of its
+    rounds or all of them."""
+
+    project = forms.ModelChoiceField(
+        label=_("プロジェクト"), queryset=Project.objects.order_by("-created_at"), empty_label=None
+    )
+    round = forms.ModelChoiceField(
+        label=_("期"),
+        queryset=Round.objects.select_related("project").order_by("project", "number"),
+        required=False,
+        empty_label=_("全期"),
+    )
+
+    def clean(self):
+        data = super().clean()
+        project, round_ = data.get("project"), data.get("round")
+        if project and round_ and round_.project_id != project.pk:
+            raise ValidationError(
+                _("%(round)s は %(project)s の期ではありません。期を選び直してください。"),
+                params={"round": round_, "project": project},
+            )
+        return data

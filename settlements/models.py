@@ -545,3 +545,15 @@ class BankFileDownload(models.Model):
         return (
             f"{self.run} {self.get_format_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
         )
+
+
+class Books(Project):
+    """No table of its own: the admin page of a project's books (settlements.books), here so
+    that it has its place in the admin index and its own permission, `settlements.view_books`
+    (what was raised, used and settled, by shop: not for every staff member)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("プログラムの帳簿")
+        verbose_name_plural = _("プログラムの帳簿")
+        default_permissions = ("view",)

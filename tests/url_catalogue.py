@@ -56,6 +56,8 @@ URL_KWARGS = {
     "statement_id": lambda objects: str(objects["statement"].pk),
     # The bank file's format (settlements admin: a settlement run's download).
     "file_format": lambda objects: "zengin",
+    # The programme's books' file (settlements admin: the books' download).
+    "books_format": lambda objects: "csv",
     # A personal download's nonce (kaika/downloads.py): a fresh one, as the browser draws.
     "nonce": lambda objects: secrets.token_hex(16),
 }

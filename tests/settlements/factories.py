@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from projects.models import Project, Shop
 from purchases.models import Order, OrderStatus, Redemption, Ticket, TicketUse, Wallet
+from purchases.services import redemption_undo
+from supporters.models import User
 from tests.conftest import make_user
 
 JST = datetime.timezone(datetime.timedelta(hours=9))
@@ -68,3 +70,11 @@ def use(ticket: Ticket, amount: int, used_at: datetime.datetime) -> TicketUse:
         used_at=used_at,
         redemption=redemption,
     )
+
+
+def undo(redemption: Redemption, now: datetime.datetime) -> None:
+    """Staff undo a use (the real service, any time, settled or not)."""
+    staff, _ = User.objects.get_or_create(
+        email="books-undo-staff@example.jp", defaults={"is_staff": True}
+    )
+    redemption_undo(redemption=redemption, by=staff, reason="帳簿のテスト", now=now, staff=True)
