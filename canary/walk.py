@@ -367,7 +367,6 @@ def contact_completion(v: Visit) -> None:
         "category": "tickets",
         "subject": "チケットについて",
         "body": f"{markers['address']}に住んでいます。電話は{markers['phone']}です。",
-        "order_number": "",
         "website": "",
     }
     v.post("/contact/", jar, data, status=302, location="/contact/sent/")

@@ -137,7 +137,6 @@ VALID_POSTS = {
         "category": "tickets",
         "subject": "チケットが届きません",
         "body": "8月31日に支援しましたが、チケットのメールが届いていません。",
-        "order_number": "",
         "website": "",
     },
     "projects:shop_apply": lambda objects: SHOP_APPLICATION_POST,

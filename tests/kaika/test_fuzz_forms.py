@@ -27,7 +27,6 @@ CONTACT_POST = {
     "category": "other",
     "subject": "件名",
     "body": "本文",
-    "order_number": "",
     "website": "",
 }
 SIGNUP_POST = {

@@ -92,7 +92,6 @@ def use_the_site(user) -> None:
             "category": "other",
             "subject": "件名",
             "body": "本文です。",
-            "order_number": "",
             "website": "",
         },
     )
