@@ -87,6 +87,9 @@ class PurchaseError(DomainError):
         "round_not_open_yet": _("まだ募集開始前です。募集開始時刻になってからお申し込みください。"),
         "round_closed": _("この期の募集は終了しました。"),
         "round_suspended": _("現在、募集を一時停止しています。"),
+        "round_is_lottery": _(
+            "この期は抽選です。先着順のお申込はできません。期のページから抽選にお申し込みください。"
+        ),
         "shop_not_available": _("このお店は現在、支援を受け付けていません。"),
         "shop_not_in_round": _("このお店は、この期には参加していません。"),
         "listing_not_available": _("このリターンは、この期には販売していません。"),
@@ -240,6 +243,9 @@ def _check_offer(terms: OrderTerms, now: datetime.datetime) -> None:
     listing, round_, project = terms.listing, terms.round, terms.project
     if round_.project_id != project.pk:
         raise PurchaseError("round_mismatch")
+    # A lottery round's supply goes by the draw (the lottery app), never first come.
+    if round_.is_lottery:
+        raise PurchaseError("round_is_lottery")
     status = round_.status_at(now)
     if status == RoundStatus.SCHEDULED:
         raise PurchaseError("round_not_open_yet")
@@ -440,6 +446,79 @@ def _reserve(terms: OrderTerms, now) -> None:
         pk=terms.project.pk, amount_raised__lte=F("total_budget") - amount
     ).update(amount_raised=F("amount_raised") + amount):
         raise PurchaseError("budget_exhausted")
+
+
+# --- Allotting by a draw ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Allotment:
+    """Units of a listing a draw gave a supporter: one pending order. `key` is the order's
+    idempotency key (one per allotment, so a draw run twice cannot make two orders)."""
+
+    supporter_id: int
+    listing: Listing
+    units: int
+    key: str
+
+
+def orders_allot(
+    *, round_: Round, allotments: list[Allotment], expires_at: datetime.datetime, now
+) -> list[Order]:
+    """Pending orders for a lottery's winners, payable until `expires_at`: from then on the
+    same orders as first come (payment, expiry, tickets, refunds). Called inside the draw's
+    transaction, which has locked the listings, shop rounds, round and project in that order
+    and allotted within what they had left; the conditional UPDATEs re-check it (a refusal
+    rolls the whole draw back). Unlike _reserve, no open window: the draw comes after it."""
+    if not allotments:
+        return []
+    project = round_.project
+    orders = Order.objects.bulk_create(
+        [
+            Order(
+                supporter_id=a.supporter_id,
+                project=project,
+                round=round_,
+                shop_id=a.listing.shop_id,
+                listing=a.listing,
+                units=a.units,
+                unit_price=a.listing.unit_price,
+                amount=a.units * a.listing.unit_price,
+                tickets_value=a.listing.tickets_value(a.units * a.listing.unit_price),
+                idempotency_key=a.key,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            for a in allotments
+        ],
+        batch_size=2000,
+    )
+    by_listing: dict[int, list[int]] = {}
+    by_shop: dict[int, list[int]] = {}
+    for order in orders:
+        units_amount = by_listing.setdefault(order.listing_id, [0, 0])
+        units_amount[0] += order.units
+        units_amount[1] += order.amount
+        shop = by_shop.setdefault(order.shop_id, [0, 0])
+        shop[0] += order.units
+        shop[1] += order.amount
+    for listing_id, (units, _amount) in sorted(by_listing.items()):
+        stocked = Listing.objects.filter(pk=listing_id).filter(
+            Q(stock_limit__isnull=True) | Q(stock_limit__gte=F("units_sold") + units)
+        )
+        if not stocked.update(units_sold=F("units_sold") + units):
+            raise PurchaseError("sold_out")
+    for shop_id, (units, amount) in sorted(by_shop.items()):
+        ShopRound.objects.filter(shop_id=shop_id, round_id=round_.pk).update(
+            units_sold=F("units_sold") + units, amount_raised=F("amount_raised") + amount
+        )
+    total = sum(order.amount for order in orders)
+    Round.objects.filter(pk=round_.pk).update(amount_raised=F("amount_raised") + total)
+    if not Project.objects.filter(
+        pk=project.pk, amount_raised__lte=F("total_budget") - total
+    ).update(amount_raised=F("amount_raised") + total):
+        raise PurchaseError("budget_exhausted")
+    return orders
 
 
 # --- Releasing a reservation ---------------------------------------------------------------
