@@ -175,20 +175,41 @@ class AllotmentState(models.TextChoices):
 
 
 class Allotment(models.Model):
-    """What one pass gave one application of one listing: a pending order of purchases."""
+    """What one pass gave one application of one listing: a pending order of purchases.
+
+    No foreign-key constraints in the database: the draw writes these rows in the same
+    transaction as the pass, the orders and the counters, from rows it has just read; the
+    constraints' checks at commit were a third of a 100,000-application draw (docs/
+    benchmarks.md). Django still refuses to delete what they point at (PROTECT)."""
 
     draw_pass = models.ForeignKey(
-        DrawPass, on_delete=models.PROTECT, related_name="allotments", verbose_name=_("抽選の回")
+        DrawPass,
+        on_delete=models.PROTECT,
+        related_name="allotments",
+        verbose_name=_("抽選の回"),
+        db_constraint=False,
     )
     application = models.ForeignKey(
-        Application, on_delete=models.PROTECT, related_name="allotments", verbose_name=_("申込")
+        Application,
+        on_delete=models.PROTECT,
+        related_name="allotments",
+        verbose_name=_("申込"),
+        db_constraint=False,
     )
     listing = models.ForeignKey(
-        Listing, on_delete=models.PROTECT, related_name="+", verbose_name=_("リターン")
+        Listing,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("リターン"),
+        db_constraint=False,
     )
     units = models.PositiveIntegerField(_("当選口数"))
     order = models.OneToOneField(
-        Order, on_delete=models.PROTECT, related_name="allotment", verbose_name=_("支援の申込")
+        Order,
+        on_delete=models.PROTECT,
+        related_name="allotment",
+        verbose_name=_("支援の申込"),
+        db_constraint=False,
     )
 
     class Meta:

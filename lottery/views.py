@@ -27,12 +27,11 @@ from lottery.services import (
 )
 
 
-def _lottery(slug: str, number: int) -> LotteryRound:
+def _lottery(**lookup) -> LotteryRound:
     return get_object_or_404(
         LotteryRound.objects.select_related("round__project"),
-        round__project__slug=slug,
         round__project__is_published=True,
-        round__number=number,
+        **lookup,
     )
 
 
@@ -46,9 +45,9 @@ def _cap_public_copy(request, moment: datetime.datetime | None, now) -> None:
 
 @public_page(max_age=60)
 @require_safe
-def lottery_detail(request, slug: str, number: int):
+def lottery_detail(request, slug: str, round_number: int):
     now = timezone.now()
-    lottery = _lottery(slug, number)
+    lottery = _lottery(round__project__slug=slug, round__number=round_number)
     round_ = lottery.round
     _cap_public_copy(request, round_.next_change_at(now), now)
     return render(
@@ -67,11 +66,11 @@ def lottery_detail(request, slug: str, number: int):
 
 @public_page(max_age=60)
 @require_safe
-def lottery_applications(request, slug: str, number: int):
+def lottery_applications(request, slug: str, round_number: int):
     """The published list (pseudonymous ids and wishes, the passes' inputs and results): only
     once the window has closed, when it can no longer change."""
     now = timezone.now()
-    lottery = _lottery(slug, number)
+    lottery = _lottery(round__project__slug=slug, round__number=round_number)
     if now < lottery.round.closes_at:
         raise Http404
     response = HttpResponse(
@@ -79,7 +78,7 @@ def lottery_applications(request, slug: str, number: int):
         content_type="application/json; charset=utf-8",
     )
     response["Content-Disposition"] = (
-        f'attachment; filename="lottery-{slug}-{number}-applications.json"'
+        f'attachment; filename="lottery-{slug}-{round_number}-applications.json"'
     )
     return response
 
@@ -94,8 +93,12 @@ def _int(value) -> int | None:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def application_edit(request, slug: str, number: int):
-    lottery = _lottery(slug, number)
+def application_edit(request):
+    data = request.POST if request.method == "POST" else request.GET
+    round_id = _int(data.get("round"))
+    if round_id is None:
+        raise Http404
+    lottery = _lottery(round_id=round_id)
     round_ = lottery.round
     application = (
         Application.objects.filter(lottery=lottery, supporter=request.user)
@@ -104,7 +107,6 @@ def application_edit(request, slug: str, number: int):
     )
     units = {line.listing_id: line.units for line in application.lines.all()} if application else {}
     # A listing to add: from a shop page's "apply" button (GET) or kept in the form (POST).
-    data = request.POST if request.method == "POST" else request.GET
     added = [pk for pk in map(_int, data.getlist("listing")) if pk is not None][:20]
     wanted = set(units) | set(added)
     listings = list(
@@ -173,13 +175,8 @@ def my_applications(request):
                 "application": application,
                 "state": _state(application, mine, now),
                 "allotments": [(a, a.state_at(now)) for a in mine],
-                "edit_url": reverse(
-                    "lottery:application_edit",
-                    kwargs={
-                        "slug": application.lottery.round.project.slug,
-                        "number": application.lottery.round.number,
-                    },
-                ),
+                "edit_url": reverse("lottery:application_edit")
+                + f"?round={application.lottery.round_id}",
             }
         )
     return render(request, "lottery/my_applications.html", {"rows": rows, "now": now})

@@ -18,6 +18,7 @@ from deploy import nginx
 from inquiries.models import Inquiry
 from kaika.cache import public_max_age
 from kaika.management.commands import nginx_public_paths
+from lottery.models import LotteryRound
 from purchases.payments import SandboxGateway
 from purchases.services import PaymentResult, order_create, payment_record
 from tests.conftest import login_staff, make_user
@@ -118,6 +119,8 @@ def objects(db):
         result=PaymentResult("sandbox", paid.code, "sbx_walker", paid.amount, True, now), now=now
     )
     checkout = SandboxGateway().checkout_url(order=pending, site_url="http://testserver", now=now)
+    lottery_round = make_round(project, number=2, state="closed", allocation_mode="lottery")
+    lottery = LotteryRound.objects.create(round=lottery_round, committed_at=lottery_round.opens_at)
     return {
         "user": user,
         "staff": make_user(email="walker-staff@example.jp", is_staff=True, is_superuser=True),
@@ -138,6 +141,7 @@ def objects(db):
         "order": pending,
         "ticket": paid.tickets.first(),
         "sandbox_token": checkout.rstrip("/").rsplit("/", 1)[-1],
+        "lottery": lottery,
     }
 
 

@@ -319,3 +319,22 @@ def test_the_cron_draws_then_redraws_when_due(offer):
     (second,) = lotteries_run(now=first.payment_deadline)
     assert second.number == 2
     assert DrawPass.objects.count() == 2
+
+
+# --- Data rights ---------------------------------------------------------------------------
+
+
+def test_leaving_takes_an_open_application_and_keeps_a_closed_one(offer, db):
+    from kaika.data_rights import erase_user_data, export_user_data
+
+    (person,) = people(1)
+    apply(offer, person, {offer.limited: 1}, now=DURING)
+    assert export_user_data(user=person)["lottery_applications"][0]["lines"][0]["units"] == 1
+    erase_user_data(user=person)  # the window (in 2031) is still open: withdrawn
+    assert not Application.objects.exists()
+    closed = make_lottery_offer(opening=OPENING.replace(year=2020), committed_at=None)
+    Application.objects.create(
+        lottery=closed.lottery, supporter=person, created_at=AFTER, updated_at=AFTER
+    )
+    erase_user_data(user=person)
+    assert Application.objects.filter(supporter=person).count() == 1
