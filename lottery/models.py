@@ -41,6 +41,8 @@ class LotteryRound(models.Model):
         help_text=_("当選(繰上当選を含む)の通知から、この時間までにお支払いがなければ無効です"),
     )
     drawn_at = models.DateTimeField(_("抽選日時"), null=True, blank=True, editable=False)
+    # When a re-draw last found nothing to give: the cron looks again only at what lapses after.
+    redraw_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("抽選")

@@ -8,7 +8,7 @@ Lock order, in line with purchases.services: supporter (User row) -> lottery rou
 import datetime
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils.translation import gettext_lazy as _
 
 from kaika.bulk import insert_many
@@ -372,13 +372,28 @@ def lotteries_run(*, now: datetime.datetime) -> list[DrawPass]:
         done.append(lottery_draw(lottery=lottery, now=now))
     due = LotteryRound.objects.filter(
         drawn_at__isnull=False, round__usage_ends_on__gte=now.date(), round__suspended=False
-    ).filter(~Q(passes__payment_deadline__gt=now))
+    ).exclude(passes__payment_deadline__gt=now)
     for lottery in due.distinct():
+        if not _lapsed_since_last_look(lottery, now):
+            continue
         try:
             done.append(lottery_redraw(lottery=lottery, now=now))
         except LotteryError:
-            continue
+            LotteryRound.objects.filter(pk=lottery.pk).update(redraw_checked_at=now)
     return done
+
+
+def _lapsed_since_last_look(lottery: LotteryRound, now: datetime.datetime) -> bool:
+    """Whether a re-draw could give anything: an order of the round still pending past its
+    deadline (to release), or one that ended unpaid since the last pass or the last look.
+    Without it the cron would read every application every minute for nothing."""
+    last = DrawPass.objects.filter(lottery=lottery).order_by("-number").first()
+    since = max(filter(None, [last.drawn_at if last else None, lottery.redraw_checked_at]))
+    orders = Order.objects.filter(round_id=lottery.round_id)
+    return (
+        orders.stale_at(now).exists()
+        or orders.filter(closed_at__gte=since).exclude(status__in=HOLDING).exists()
+    )
 
 
 def lottery_publication(lottery: LotteryRound) -> dict:

@@ -1,12 +1,12 @@
 """The emails of a draw pass, sent by the task worker: one job per pass (see services)."""
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.tasks import task
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from kaika.tasks import send_email
 from lottery.models import Allotment, Application, DrawPass
 
 
@@ -48,4 +48,5 @@ def _send(draw_pass: DrawPass, application: Application, allotments: list[Allotm
         }
         subject = render_to_string("lottery/email/result_subject.txt", context).strip()
         body = render_to_string("lottery/email/result_body.txt", context)
-    EmailMessage(subject=subject, body=body, to=[application.supporter.email]).send()
+    # One queued email each, as everywhere else: a failed send is retried alone.
+    send_email.enqueue(subject=subject, body=body, to=[application.supporter.email])

@@ -338,3 +338,22 @@ def test_leaving_takes_an_open_application_and_keeps_a_closed_one(offer, db):
     )
     erase_user_data(user=person)
     assert Application.objects.filter(supporter=person).count() == 1
+
+
+def test_the_cron_does_not_look_again_when_nothing_lapsed(offer):
+    from purchases.models import Order
+
+    applicants = people(12)
+    for person in applicants:
+        apply(offer, person, {offer.limited: 1})
+    (first,) = lotteries_run(now=AFTER)
+    for order in Order.objects.filter(round=offer.round):
+        payment_record(
+            result=PaymentResult("sandbox", order.code, f"c{order.pk}", order.amount, True, AFTER),
+            now=AFTER,
+        )
+    # Every winner paid: nothing to release, so no re-draw is even tried.
+    assert lotteries_run(now=first.payment_deadline) == []
+    offer.lottery.refresh_from_db()
+    assert offer.lottery.redraw_checked_at is None
+    assert DrawPass.objects.count() == 1

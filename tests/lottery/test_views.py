@@ -13,7 +13,7 @@ from django.utils import timezone
 from lottery.models import Allotment, Application, LotteryRound
 from lottery.services import lottery_draw
 from purchases.services import PaymentResult, payment_record
-from tests.lottery.helpers import apply, make_lottery_offer, people
+from tests.lottery.helpers import make_lottery_offer, people
 
 pytestmark = pytest.mark.django_db
 capture_on_commit_callbacks = TestCase.captureOnCommitCallbacks
