@@ -119,4 +119,5 @@ def test_the_download_has_every_apps_part(user_client):
         "orders",
         "tickets",
         "inquiries",
+        "lottery_applications",
     }
