@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "residents",
     # Settling with shops: payee accounts (above purchases and projects).
     "settlements",
+    # Lottery rounds (issue 23): applications and a verifiable draw into purchases' orders.
+    "lottery",
     "ops",
     # The pre-launch cache canary (manage.py cache_canary): above every app it walks through.
     "canary",

@@ -65,6 +65,8 @@ urlpatterns += i18n_patterns(
     path("", include("purchases.urls")),
     # Settling with shops: the operator's payee account, under the shop's management pages.
     path("", include("settlements.urls")),
+    # Lottery rounds: the public page with the seed's hash, the published list, applications.
+    path("", include("lottery.urls")),
     path("admin/", admin.site.urls),
     prefix_default_language=False,
 )

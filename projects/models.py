@@ -183,6 +183,14 @@ class RoundStatus(models.TextChoices):
     SUSPENDED = "suspended", _("一時停止中")
 
 
+class AllocationMode(models.TextChoices):
+    """How a round's supply goes to supporters: first come at the opening second, or a
+    verifiable lottery among the applications made in the window (the lottery app)."""
+
+    FIRST_COME = "first_come", _("先着順")
+    LOTTERY = "lottery", _("抽選")
+
+
 class RoundQuerySet(models.QuerySet):
     def open_at(self, now: datetime.datetime):
         return self.filter(opens_at__lte=now, closes_at__gt=now, suspended=False)
@@ -229,6 +237,16 @@ class Round(models.Model):
     closes_at = models.DateTimeField(_("募集終了"))
     usage_starts_on = models.DateField(_("チケット利用開始日"))
     usage_ends_on = models.DateField(_("チケット利用終了日"))
+    allocation_mode = models.CharField(
+        _("配分方式"),
+        max_length=16,
+        choices=AllocationMode.choices,
+        default=AllocationMode.FIRST_COME,
+        help_text=_(
+            "抽選なら、募集開始〜募集終了が申込の受付期間になり、終了後に抽選します"
+            "(先着順の申込はできません)"
+        ),
+    )
     suspended = models.BooleanField(_("一時停止"), default=False)
     suspension_reason = models.TextField(_("一時停止の理由"), blank=True)
     suspended_at = models.DateTimeField(_("一時停止日時"), null=True, blank=True)
@@ -279,6 +297,10 @@ class Round(models.Model):
         if now < self.closes_at:
             return RoundStatus.OPEN
         return RoundStatus.CLOSED
+
+    @property
+    def is_lottery(self) -> bool:
+        return self.allocation_mode == AllocationMode.LOTTERY
 
     def is_open_at(self, now: datetime.datetime) -> bool:
         return self.status_at(now) == RoundStatus.OPEN

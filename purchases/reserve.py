@@ -11,7 +11,7 @@ from django.db import connections
 from django.db.backends.postgresql.psycopg_any import sql as pg_sql
 from django.db.migrations.executor import MigrationExecutor
 
-from projects.models import ListingReview, ShopStatus
+from projects.models import AllocationMode, ListingReview, ShopStatus
 from purchases.models import OrderStatus
 
 SQL_FILE = Path(__file__).resolve().parent / "sql" / "order_reserve.sql"
@@ -26,6 +26,7 @@ def function_sql() -> str:
         "listing_approved": ListingReview.APPROVED,
         "order_paid": OrderStatus.PAID,
         "order_pending": OrderStatus.PENDING,
+        "round_lottery": AllocationMode.LOTTERY,
     }
     # Quoted as SQL literals by psycopg, never pasted in raw.
     return SQL_FILE.read_text(encoding="utf-8").format(

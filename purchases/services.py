@@ -35,6 +35,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from kaika.bulk import insert_many
 from kaika.debug import pause_after_checks
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit, staff_recipients
@@ -69,6 +70,7 @@ from purchases.models import (
     Wallet,
     WalletBalance,
     new_order_code,
+    new_order_codes,
 )
 from residents.services import projects_closed_to
 from supporters.models import User
@@ -94,6 +96,9 @@ class PurchaseError(DomainError):
         "round_not_open_yet": _("まだ募集開始前です。募集開始時刻になってからお申し込みください。"),
         "round_closed": _("この期の募集は終了しました。"),
         "round_suspended": _("現在、募集を一時停止しています。"),
+        "round_is_lottery": _(
+            "この期は抽選です。先着順のお申込はできません。期のページから抽選にお申し込みください。"
+        ),
         "shop_not_available": _("このお店は現在、支援を受け付けていません。"),
         "shop_not_in_round": _("このお店は、この期には参加していません。"),
         "listing_not_available": _("このリターンは、この期には販売していません。"),
@@ -264,6 +269,9 @@ def _check_offer(terms: OrderTerms, now: datetime.datetime) -> None:
     listing, round_, project = terms.listing, terms.round, terms.project
     if round_.project_id != project.pk:
         raise PurchaseError("round_mismatch")
+    # A lottery round's supply goes by the draw (the lottery app), never first come.
+    if round_.is_lottery:
+        raise PurchaseError("round_is_lottery")
     status = round_.status_at(now)
     if status == RoundStatus.SCHEDULED:
         raise PurchaseError("round_not_open_yet")
@@ -480,6 +488,108 @@ def _reserve(terms: OrderTerms, now) -> None:
         pk=terms.project.pk, amount_raised__lte=F("total_budget") - amount
     ).update(amount_raised=F("amount_raised") + amount):
         raise PurchaseError("budget_exhausted")
+
+
+# --- Allotting by a draw ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Allotment:
+    """Units of a listing a draw gave a supporter: one pending order. `key` is the order's
+    idempotency key (one per allotment, so a draw run twice cannot make two orders)."""
+
+    supporter_id: int
+    listing: Listing
+    units: int
+    key: str
+
+
+def orders_allot(
+    *, round_: Round, allotments: list[Allotment], expires_at: datetime.datetime, now
+) -> list[int]:
+    """Pending orders for a lottery's winners, payable until `expires_at`: from then on the
+    same orders as first come (payment, expiry, tickets, refunds). Returns their ids, in the
+    allotments' order. Called inside the draw's transaction, which has locked the listings,
+    shop rounds, round and project in that order and allotted within what they had left; the
+    conditional UPDATEs re-check it (a refusal rolls the whole draw back). Unlike _reserve, no
+    open window: the draw comes after it."""
+    if not allotments:
+        return []
+    project = round_.project
+    codes = new_order_codes(len(allotments))
+    rows = []
+    by_listing: dict[int, int] = {}
+    by_shop: dict[int, list[int]] = {}
+    for a, code in zip(allotments, codes, strict=True):
+        amount = a.units * a.listing.unit_price
+        rows.append(
+            {
+                "code": code,
+                "supporter": a.supporter_id,
+                "project": project.pk,
+                "round": round_.pk,
+                "shop": a.listing.shop_id,
+                "listing": a.listing.pk,
+                "units": a.units,
+                "unit_price": a.listing.unit_price,
+                "amount": amount,
+                "tickets_value": a.listing.tickets_value(amount),
+                "idempotency_key": a.key,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+        )
+        by_listing[a.listing.pk] = by_listing.get(a.listing.pk, 0) + a.units
+        shop = by_shop.setdefault(a.listing.shop_id, [0, 0])
+        shop[0] += a.units
+        shop[1] += amount
+    ids = insert_many(Order, rows)
+    _counters_add(by_listing, by_shop, round_.pk)
+    total = sum(row["amount"] for row in rows)
+    Round.objects.filter(pk=round_.pk).update(amount_raised=F("amount_raised") + total)
+    if not Project.objects.filter(
+        pk=project.pk, amount_raised__lte=F("total_budget") - total
+    ).update(amount_raised=F("amount_raised") + total):
+        raise PurchaseError("budget_exhausted")
+    return ids
+
+
+def _counters_add(by_listing: dict[int, int], by_shop: dict[int, list[int]], round_id) -> None:
+    """orders_allot's counters: one UPDATE for all its listings and one for all its shop
+    rounds (hundreds of rows; an ORM update per row, or a CASE per row, took seconds), each
+    listing's stock re-checked by the WHERE, the row count saying whether every one held."""
+    listings = sorted(by_listing)
+    shops = sorted(by_shop)
+    if connection.vendor != "postgresql":
+        for pk in listings:
+            n = by_listing[pk]
+            held = Listing.objects.filter(pk=pk).filter(
+                Q(stock_limit__isnull=True) | Q(stock_limit__gte=F("units_sold") + n)
+            )
+            if not held.update(units_sold=F("units_sold") + n):
+                raise PurchaseError("sold_out")
+        for pk in shops:
+            ShopRound.objects.filter(shop_id=pk, round_id=round_id).update(
+                units_sold=F("units_sold") + by_shop[pk][0],
+                amount_raised=F("amount_raised") + by_shop[pk][1],
+            )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE projects_listing l SET units_sold = l.units_sold + v.n"
+            " FROM unnest(%s::bigint[], %s::integer[]) AS v(id, n) WHERE l.id = v.id"
+            " AND (l.stock_limit IS NULL OR l.units_sold + v.n <= l.stock_limit)",
+            [listings, [by_listing[pk] for pk in listings]],
+        )
+        if cursor.rowcount != len(listings):
+            raise PurchaseError("sold_out")
+        cursor.execute(
+            "UPDATE projects_shopround s SET units_sold = s.units_sold + v.n,"
+            " amount_raised = s.amount_raised + v.amount"
+            " FROM unnest(%s::bigint[], %s::integer[], %s::bigint[]) AS v(shop_id, n, amount)"
+            " WHERE s.shop_id = v.shop_id AND s.round_id = %s",
+            [shops, [by_shop[pk][0] for pk in shops], [by_shop[pk][1] for pk in shops], round_id],
+        )
 
 
 # --- Releasing a reservation ---------------------------------------------------------------

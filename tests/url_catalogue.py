@@ -22,6 +22,9 @@ PUBLIC_URL_NAMES = {
     "projects:terms",
     "projects:privacy",
     "projects:legal",
+    # A lottery round's page (the seed's hash, later the seed) and its published list.
+    "lottery:detail",
+    "lottery:applications",
 }
 
 
@@ -46,6 +49,8 @@ URL_KWARGS = {
     "listing_id": lambda objects: str(objects["listing"].pk),
     "slug": lambda objects: objects["project"].slug,
     "number": lambda objects: str(objects["round"].number),
+    # The lottery round of objects["project"] (its window closed: its list is published).
+    "round_number": lambda objects: str(objects["lottery"].round.number),
     # Purchases: a pending order and a paid order's ticket of objects["user"] (404 for staff),
     # and the sandbox provider's signed payment session for that pending order.
     "order_code": lambda objects: objects["order"].code,
@@ -158,6 +163,13 @@ VALID_POSTS = {
         "idempotency_key": "walker-idempotency-key-0001",
     },
     "purchases:order_cancel": lambda objects: {"confirm": "1"},
+    # The round comes as a parameter (as on the order confirmation); its window has closed, so
+    # the valid POST is answered with the form and its error (200).
+    "lottery:application_edit": lambda objects: {
+        "round": str(objects["lottery"].round_id),
+        "listing": str(objects["listing"].pk),
+        f"units_{objects['listing'].pk}": "1",
+    },
     "purchases:manage_redeem": lambda objects: {"code": objects["ticket"].code, "amount": "100"},
     "purchases:manage_redeem_undo": lambda objects: {"reason": "金額の打ち間違い"},
     "sandbox_pay:checkout": lambda objects: {

@@ -60,6 +60,10 @@ BEGIN
     IF r.project_id <> s.project_id THEN
         RAISE EXCEPTION 'kaika:round_mismatch';
     END IF;
+    -- A lottery round's supply goes by the draw (the lottery app), never first come.
+    IF r.allocation_mode = {round_lottery} THEN
+        RAISE EXCEPTION 'kaika:round_is_lottery';
+    END IF;
     IF r.suspended THEN
         RAISE EXCEPTION 'kaika:round_suspended';
     ELSIF p_now < r.opens_at THEN

@@ -18,6 +18,7 @@ from deploy import nginx
 from inquiries.models import Inquiry
 from kaika.cache import public_max_age
 from kaika.management.commands import nginx_public_paths
+from lottery.models import LotteryRound
 from purchases.models import Redemption, Wallet
 from purchases.payments import SandboxGateway
 from purchases.services import PaymentResult, order_create, payment_record
@@ -146,6 +147,8 @@ def objects(db):
         fee=0,
         amount_to_pay=0,
     )
+    lottery_round = make_round(project, number=2, state="closed", allocation_mode="lottery")
+    lottery = LotteryRound.objects.create(round=lottery_round, committed_at=lottery_round.opens_at)
     return {
         "user": user,
         "staff": staff,
@@ -168,6 +171,7 @@ def objects(db):
         "sandbox_token": checkout.rstrip("/").rsplit("/", 1)[-1],
         "redemption": redemption,
         "statement": statement,
+        "lottery": lottery,
     }
 
 

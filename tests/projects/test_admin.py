@@ -158,6 +158,7 @@ def test_saving_a_new_round_in_admin_enrols_approved_shops(staff_client, project
             "closes_at_1": "23:59:59",
             "usage_starts_on": "2099-03-01",
             "usage_ends_on": "2099-08-31",
+            "allocation_mode": "first_come",
             "suspension_reason": "",
         },
     )

@@ -21,6 +21,7 @@ def change_data(round_, **changes) -> dict:
         "number": round_.number,
         "usage_starts_on": round_.usage_starts_on.isoformat(),
         "usage_ends_on": round_.usage_ends_on.isoformat(),
+        "allocation_mode": round_.allocation_mode,
         "suspension_reason": "",
     }
     for name, value in local.items():

@@ -120,4 +120,5 @@ def test_the_download_has_every_apps_part(user_client):
         "tickets",
         "inquiries",
         "resident_codes",
+        "lottery_applications",
     }
