@@ -46,6 +46,8 @@ URL_KWARGS = {
     "listing_id": lambda objects: str(objects["listing"].pk),
     "slug": lambda objects: objects["project"].slug,
     "number": lambda objects: str(objects["round"].number),
+    # The waiting room of a round (it has none here: the page sends on to the confirmation).
+    "round_id": lambda objects: str(objects["round"].pk),
     # Purchases: a pending order and a paid order's ticket of objects["user"] (404 for staff),
     # and the sandbox provider's signed payment session for that pending order.
     "order_code": lambda objects: objects["order"].code,
