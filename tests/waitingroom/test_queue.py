@@ -173,7 +173,9 @@ def test_many_processes_at_the_opening_second_shuffle_once_and_lose_nobody():
     assert r.scard(k.pre) == 0 and not r.exists(k.frozen)
     # Whoever came while the shuffle ran was told so; everyone is placed once it is done.
     assert set(states.values()) <= {"shuffling", "waiting", "admitted"}
-    positions = {queue_visit(round_id=ROUND, visitor=v, now=OPENS + 0.02).position for v in arrivals}
+    positions = {
+        queue_visit(round_id=ROUND, visitor=v, now=OPENS + 0.02).position for v in arrivals
+    }
     assert positions - {None} == set(range(1, 100))
 
 
