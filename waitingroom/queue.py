@@ -71,7 +71,7 @@ if expiry and tonumber(expiry) > now then return {'admitted', expiry} end
 if now < window then return {'early'} end
 if now < opens and redis.call('EXISTS', KEYS[7]) == 0 then
   redis.call('SADD', KEYS[2], v)
-  return {'pre', redis.call('SCARD', KEYS[2])}
+  return {'pre', redis.call('SCARD', KEYS[2]), conf[3]}
 end
 if redis.call('EXISTS', KEYS[8]) == 0 then return {'shuffle'} end
 if expiry then redis.call('ZREM', KEYS[4], v) end
@@ -145,6 +145,7 @@ class Standing:
     wait_seconds: int | None = None
     paused: bool = False
     expires_at: float | None = None
+    opens_at: float | None = None  # the opening, while in the pre-queue
 
 
 @functools.cache
@@ -219,7 +220,7 @@ def queue_visit(*, round_id: int, visitor: str, now: float) -> Standing:
     if state == "admitted":
         return Standing(state, expires_at=float(answer[1]))
     if state == "pre":
-        return Standing(state, position=int(answer[1]))
+        return Standing(state, position=int(answer[1]), opens_at=float(answer[2]))
     if state == "waiting":
         position, rate, paused = int(answer[1]) + 1, float(answer[2]), answer[3] == 1
         return Standing(state, position=position, wait_seconds=int(position / rate), paused=paused)

@@ -34,8 +34,10 @@ def _int(value: str | None, *, most: int) -> int | None:
     return number if 1 <= number <= most else None
 
 
-def _page(context: dict, *, status: int = 200, state: str) -> HttpResponse:
-    refresh = REFRESH_SECONDS.get(state)
+def _page(
+    context: dict, *, status: int = 200, state: str, refresh: int | None = None
+) -> HttpResponse:
+    refresh = refresh if refresh is not None else REFRESH_SECONDS.get(state)
     if refresh is not None:
         refresh += secrets.randbelow(REFRESH_JITTER + 1)
     # Rendered without the request: no context processor may read the user or the session.
@@ -92,8 +94,16 @@ def wait(request, round_id: int):
         minutes = None
         if standing.wait_seconds is not None:
             minutes = max(1, -(-standing.wait_seconds // 60))
+        refresh = None
+        if standing.opens_at is not None:
+            # The pre-queue comes back just after the opening, spread over the jitter: the
+            # order is drawn by then, so nobody gains by coming back first.
+            until = int(standing.opens_at - time.time()) + 1
+            refresh = max(1, min(REFRESH_SECONDS["pre"], until))
         response = _page(
-            {"standing": standing, "minutes": minutes, "confirm": confirm}, state=standing.state
+            {"standing": standing, "minutes": minutes, "confirm": confirm},
+            state=standing.state,
+            refresh=refresh,
         )
     if new_visitor:
         response.set_signed_cookie(
