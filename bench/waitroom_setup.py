@@ -83,6 +83,7 @@ def main(out: str) -> None:
         name="待合室ベンチ",
         slug="bench-waitroom",
         total_budget=10**9,
+        max_per_application=10**6,
         max_per_person_per_round=10**6,
     )
     round_ = Round.objects.create(
