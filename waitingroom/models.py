@@ -4,6 +4,7 @@ import datetime
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import Round
@@ -57,6 +58,11 @@ class WaitingRoom(models.Model):
     @property
     def window_starts_at(self) -> datetime.datetime:
         return self.round.opens_at - datetime.timedelta(minutes=self.opens_before_minutes)
+
+    @property
+    def accepts_visitors_now(self) -> bool:
+        """For the public shop page's template (which has no `now` to pass)."""
+        return self.applies_at(timezone.now())
 
     def applies_at(self, now: datetime.datetime) -> bool:
         """Buying in the round goes through the room from its opening until the round ends."""

@@ -293,3 +293,15 @@ def test_the_till_and_the_tickets_never_wait(room, user):
         finally:
             if redis_url:
                 override.disable()
+
+
+def test_before_the_opening_the_shop_page_leads_to_the_pre_queue_only_with_a_room(client, room):
+    """The public page offers its form before the opening only while a waiting room is open."""
+    form = 'action="{}"'.format(reverse("purchases:order_confirm"))
+    opens = timezone.now() + datetime.timedelta(minutes=10)
+    type(room["round"]).objects.filter(pk=room["round"].pk).update(opens_at=opens)
+    assert form in client.get(room["shop"].get_absolute_url()).content.decode()
+    WaitingRoom.objects.filter(pk=room["room"].pk).update(opens_before_minutes=5)
+    assert form not in client.get(room["shop"].get_absolute_url()).content.decode()
+    WaitingRoom.objects.all().delete()
+    assert form not in client.get(room["shop"].get_absolute_url()).content.decode()
