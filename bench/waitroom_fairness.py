@@ -91,7 +91,11 @@ def simulate(n: int) -> dict:
             queue_shuffle(round_id=ROUND)  # the first poll after the opening does it
         with r.pipeline(transaction=False) as pipe:
             for t, v in batch:
-                visit(keys=keys, args=[v, repr(t), queue.AFTER_OPENING], client=pipe)
+                visit(
+                    keys=keys,
+                    args=[v, repr(t), queue.AFTER_OPENING, queue.BURST_SECONDS],
+                    client=pipe,
+                )
             answers = pipe.execute()
         calls += len(batch)
         for (t, v), answer in zip(batch, answers, strict=True):

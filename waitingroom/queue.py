@@ -18,6 +18,8 @@ from django.conf import settings
 
 # Arrivals after the opening queue behind every member of the shuffled pre-queue.
 AFTER_OPENING = 10**12
+# How long unused admissions keep: about the longest gap between two reloads of the page.
+BURST_SECONDS = 10
 
 
 class RoomClosed(Exception):
@@ -81,8 +83,10 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
 if not paused then
   local bucket = redis.call('HMGET', KEYS[5], 'tokens', 'ts')
-  local burst = math.max(1, rate)
-  local tokens, ts = tonumber(bucket[1]) or burst, tonumber(bucket[2]) or now
+  -- Tokens keep for ARGV[4] seconds (the longest gap between reloads): when few visitors
+  -- reload, each reload lets in what the pace allowed since the last one, no more.
+  local burst = math.max(1, rate * tonumber(ARGV[4]))
+  local tokens, ts = tonumber(bucket[1]) or math.max(1, rate), tonumber(bucket[2]) or now
   if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
   local n = math.min(math.floor(tokens), max - redis.call('ZCARD', KEYS[4]))
   if n > 0 then
@@ -209,7 +213,7 @@ def queue_visit(*, round_id: int, visitor: str, now: float) -> Standing:
     k = Keys(round_id)
     keys = [k.conf, k.pre, k.queue, k.live, k.bucket, k.seq, k.shuffled, k.ready]
     for _ in range(2):
-        answer = _run(VISIT, keys, [visitor, repr(now), AFTER_OPENING])
+        answer = _run(VISIT, keys, [visitor, repr(now), AFTER_OPENING, BURST_SECONDS])
         state = _text(answer[0])
         if state != "shuffle":
             break

@@ -65,8 +65,9 @@ def test_wait_before_the_opening_be_admitted_in_shuffled_order_and_buy(live_serv
         supporter = make_user(email="early-bird@example.jp")
         page = page_for("phone")
         log_in(page, live_server.url, supporter.email)
-        confirm = f"/orders/confirm/?listing={listing.pk}&round={round_.pk}&units=1"
-        page.goto(live_server.url + confirm)
+        # At "8:59" the shop page offers its form: it leads to the waiting room.
+        page.goto(f"{live_server.url}/shops/{shop.pk}/")
+        page.locator("form.order-form button[type=submit]").first.click()
         page.wait_for_url("**/waiting/**")
         assert page.locator("[data-state=pre]").is_visible()
         check_screen(page, "waiting-room-pre-queue-phone")
