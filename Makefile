@@ -6,7 +6,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bi
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test bench bench-settlement install lint format check messages clean constraints
+.PHONY: run serve test bench bench-settlement bench-waitroom install lint format check messages clean constraints
 
 # The versions installed are the ones pinned in constraints.txt (what the suite passed with).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -49,6 +49,12 @@ bench: $(VENV)/.bench-installed messages
 # About 20 minutes on 2 cores. Never run in CI.
 bench-settlement: install messages
 	$(PY) -m bench.settlement
+
+# The waiting room at 9:00 (issue 23, bench/waitroom.py): fairness, the waiting page against
+# the static file, the till with and without the wave. Its own database; figures printed and
+# in .bench/waitroom.json (docs/benchmarks.md, "Waiting room", by hand).
+bench-waitroom: $(VENV)/.bench-installed messages
+	$(PY) -m bench.waitroom
 
 # The whole suite. Uses DATABASE_URL / REDIS_URL when set, else a reachable local
 # PostgreSQL / Redis, else SQLite and local memory (service-only tests skip, saying why).

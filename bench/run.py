@@ -290,6 +290,7 @@ def wrk(
     *script_args: str,
     seconds: int = PHASE_SECONDS,
     connections: int = WRK_CONNECTIONS,
+    headers: tuple[str, ...] = (),
 ) -> dict:
     command = [
         "wrk",
@@ -298,6 +299,7 @@ def wrk(
         f"-d{seconds}s",
         "--timeout",
         "10s",
+        *(f"--header={h}" for h in headers),
         "-s",
         str(BASE_DIR / "bench" / "wrk_report.lua"),
         url,

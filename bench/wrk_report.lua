@@ -2,7 +2,15 @@
 -- (HIT, STALE, MISS...) across threads and prints one JSON line (requests, duration, errors,
 -- latency percentiles in microseconds, statuses, cache).
 -- Arguments (after --): LOW HIGH PREFIX to request PREFIX<random id in LOW..HIGH>/ each time.
+-- BENCH_WRK_DELAY_MS (environment): each connection waits that long between its requests, to
+-- send a paced wave (bench/waitroom.py) instead of as many requests as the server can take.
 local threads = {}
+local pace = tonumber(os.getenv("BENCH_WRK_DELAY_MS") or "")
+if pace then
+   function delay()
+      return pace
+   end
+end
 
 function setup(thread)
    table.insert(threads, thread)

@@ -40,12 +40,17 @@ def render(
     media_root: Path | None = None,
     session_cookie: str = "sessionid",
     template: Path = TEMPLATE,
+    waiting_connections: int | None = None,
 ) -> str:
     """The configuration text: `template` with its @NAME@ placeholders filled in.
 
     `media_root` is the app's MEDIA_ROOT (uploaded photos, served at /media/). Without one,
     /media/ points at a directory inside the prefix that nothing writes to: every photo is a
-    404."""
+    404.
+
+    `waiting_connections`: how many waiting-room pages may be at the app at once (default 4
+    per app node: half the threads of a default node), so that the till and the order pages
+    always find a free thread during the 9:00 wave."""
     if not COOKIE_NAME_RE.match(session_cookie):
         raise ValueError(f"{session_cookie!r} cannot be used as an nginx $cookie_ variable")
     if not upstreams:
@@ -62,6 +67,7 @@ def render(
         "STATIC_ROOT": str(static_root).rstrip("/"),
         "MEDIA_ROOT": str(media_root or prefix / "no-media").rstrip("/"),
         "SESSION_COOKIE": session_cookie,
+        "WAITING_CONNECTIONS": str(waiting_connections or 4 * len(upstreams)),
         "PUBLIC_PATHS": "\n".join(
             f"        {line}"
             for line in PUBLIC_PATHS.read_text(encoding="utf-8").splitlines()

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "kaika",
     "supporters",
     "projects",
+    # The waiting room for first-come openings (below purchases, whose confirmation asks it).
+    "waitingroom",
     "purchases",
     "inquiries",
     # Codes mailed to the households of a residents-only project (below purchases, which
@@ -152,6 +154,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The waiting room's queue lives in Redis and nowhere else: without Redis nobody is admitted
+# (it never opens to everyone), unlike the cache above, which falls back to local memory.
+WAITINGROOM_REDIS_URL = os.environ.get("WAITINGROOM_REDIS_URL", REDIS_URL)
 
 # Sessions in the database, read through the cache: they survive a Redis restart.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -63,6 +63,8 @@ urlpatterns += i18n_patterns(
     path("", include("residents.urls")),
     # Orders, payment results, My page's orders and tickets, the shop's redemption screen.
     path("", include("purchases.urls")),
+    # The waiting room of a first-come opening (answered from Redis alone).
+    path("", include("waitingroom.urls")),
     # Settling with shops: the operator's payee account, under the shop's management pages.
     path("", include("settlements.urls")),
     # Lottery rounds: the public page with the seed's hash, the published list, applications.

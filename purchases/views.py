@@ -53,6 +53,7 @@ from purchases.services import (
     wallet_redeem,
 )
 from supporters.decorators import profile_required, verified_email_required
+from waitingroom.admission import admission_check
 
 
 def _round_for(listing_id: int, round_id: int | None, now) -> int | None:
@@ -77,8 +78,21 @@ def order_confirm(request):
         return render(request, "purchases/order_confirm.html", {"form": form}, status=400)
     listing_id, units = form.cleaned_data["listing"], form.cleaned_data["units"]
     round_id = form.cleaned_data["round"]
+    creating = request.method == "POST" and bool(round_id)
+    round_shown = _round_for(listing_id, round_id, now)
+    # A first-come round's waiting room: without a live pass of this session, wait there first.
+    admission = admission_check(
+        request,
+        round_id=round_shown,
+        listing_id=listing_id,
+        units=units,
+        spend_key=form.cleaned_data["idempotency_key"] if creating else None,
+        now=now,
+    )
+    if admission.wait_url:
+        return redirect(admission.wait_url)
     error = refusal = None
-    if request.method == "POST" and round_id:
+    if creating:
         # The page's rows are read only when there is a page to show (a refusal).
         try:
             order = order_create(
@@ -90,13 +104,12 @@ def order_confirm(request):
                 now=now,
             )
         except PurchaseError as exc:
+            admission.refund()  # refused: the pass may try again (other units) while it lives
             error, refusal = exc.message, exc.code
         else:
             return redirect("purchases:order_pay", order_code=order.code)
     try:
-        terms = order_terms(
-            listing_id=listing_id, round_id=_round_for(listing_id, round_id, now), units=units
-        )
+        terms = order_terms(listing_id=listing_id, round_id=round_shown, units=units)
     except PurchaseError:
         raise Http404 from None
     if error is None:

@@ -51,6 +51,8 @@ URL_KWARGS = {
     "number": lambda objects: str(objects["round"].number),
     # The lottery round of objects["project"] (its window closed: its list is published).
     "round_number": lambda objects: str(objects["lottery"].round.number),
+    # The waiting room of a round (it has none here: the page sends on to the confirmation).
+    "round_id": lambda objects: str(objects["round"].pk),
     # Purchases: a pending order and a paid order's ticket of objects["user"] (404 for staff),
     # and the sandbox provider's signed payment session for that pending order.
     "order_code": lambda objects: objects["order"].code,

@@ -87,6 +87,23 @@ def test_the_shipped_nginx_spreads_requests_over_every_app_node_on_kept_alive_co
     assert 'proxy_set_header Connection "";' in config
 
 
+def test_the_shipped_nginx_lets_only_a_few_waiting_pages_reach_the_app_at_once(tmp_path):
+    """The till and the order pages keep free threads during the 9:00 wave (issue 23): the
+    waiting page, and only it, is limited per app node; the rest get a static 503 page that
+    reloads itself and is never stored."""
+    config = directives(rendered(tmp_path))
+    key = re.search(r"map \$uri \$kaika_waiting_page \{(.*?)\}", config, re.S).group(1)
+    pattern = re.compile(re.search(r'"~(.+)" "waiting";', key).group(1))
+    assert pattern.match("/rounds/12/waiting/") and pattern.match("/en/rounds/12/waiting/")
+    assert not pattern.match("/shops/manage/3/redeem/") and not pattern.match("/orders/confirm/")
+    assert "limit_conn kaika_waiting 8;" in config  # two app nodes, four each
+    assert "error_page 503 /_waiting_busy.html;" in config
+    busy = re.search(r"location = /_waiting_busy.html \{(.*?)\}", config, re.S).group(1)
+    assert "internal;" in busy and 'add_header Cache-Control "no-store" always;' in busy
+    page = Path(settings.BASE_DIR) / "static" / "waitingroom" / "_waiting_busy.html"
+    assert "data-refresh" in page.read_text(encoding="utf-8")
+
+
 def test_the_shipped_nginx_serves_only_images_from_the_media_root(tmp_path):
     config = directives(rendered(tmp_path))
     media = re.search(r"location ~ (\S+) \{(.*?)\}", config, re.S)

@@ -31,6 +31,9 @@ NOT_OWNED = {
     "account_reset_password_from_key",
     # The payment provider's hosted page: a signed, expiring token, outside our accounts.
     "sandbox_pay:checkout",
+    # A round's waiting room: the round is public, and the page shows nobody's data (a place
+    # in the queue is the browser's signed cookie, not an object in the URL).
+    "waitingroom:wait",
 }
 OWNED = [
     (name, route)

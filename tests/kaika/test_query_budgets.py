@@ -63,15 +63,16 @@ def test_the_confirmation_page_costs_the_same_queries_for_a_first_or_a_fourth_or
     user_client.get(reverse("supporters:mypage"))  # session cached
     # user, verified email; the terms (round; the listing with its shop and project and
     # whether both are in the round); the supporter's totals; and the exposure-log INSERT
-    # (the page shows the supporter's name and address).
-    with django_assert_num_queries(6):
+    # (the page shows the supporter's name and address); and whether the round has a waiting
+    # room (waitingroom.admission: one indexed row, none here).
+    with django_assert_num_queries(7):
         page = user_client.get(confirm_url(live_offer, 1))
     assert page.status_code == 200 and not page.context["error"]
     for _ in range(3):
         fields = form_fields(user_client.get(confirm_url(live_offer, 1)).content.decode())
         user_client.post(reverse("purchases:order_confirm"), fields)
     make_listing(live_offer["shop"], title="限定コース", unit_price=5000)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         user_client.get(confirm_url(live_offer, 1))
 
 
@@ -86,8 +87,9 @@ def test_posting_the_confirmation_creates_the_order_in_a_fixed_number_of_queries
         # one statement (kaika_order_reserve), inside a savepoint and its release here (in a
         # request, its own transaction). On SQLite the same in Python: the supporter's lock,
         # the terms (2), the totals, the INSERT and the 4 conditional UPDATEs, in a savepoint.
-        # The page's own rows are read only on a refusal.
-        with django_assert_num_queries(6 if using_postgres() else 13):
+        # The page's own rows are read only on a refusal. Plus whether the round has a waiting
+        # room (one indexed row; none here).
+        with django_assert_num_queries(7 if using_postgres() else 14):
             response = user_client.post(reverse("purchases:order_confirm"), fields)
         assert response.status_code == 302
         assert re.search(r"/orders/K-\w+/pay/$", response["Location"])
@@ -105,6 +107,6 @@ def test_other_supporters_orders_do_not_add_queries_to_a_confirmation(
     client.logout()
     client.force_login(make_user())
     client.get(reverse("supporters:mypage"))
-    with django_assert_num_queries(6):  # as for a first order (see above)
+    with django_assert_num_queries(7):  # as for a first order (see above)
         page = client.get(confirm_url(live_offer, 1))
     assert page.status_code == 200 and not page.context["error"]

@@ -1,0 +1,206 @@
+"""`make bench-waitroom`: the waiting room at 9:00 (issue 23), on the production stack.
+
+1. Fairness: bench/waitroom_fairness.py, the real queue in Redis with a simulated clock.
+2. The waiting page against the static file of the same size, through nginx (wrk): visitors
+   polling their place in a paused queue of BENCH_WAITROOM_QUEUE, and new arrivals.
+3. The till: one operator redeeming (entry, confirmation, 確定) back to back, alone, then
+   while wrk sends new arrivals to the waiting page; p95 of a whole redemption each time.
+
+Its own database (BENCH_WAITROOM_DATABASE_URL, default kaika_bench_waitroom, rebuilt) and the
+bench's Redis (BENCH_REDIS_URL). Figures to .bench/waitroom.json and printed; the numbers go to
+docs/benchmarks.md by hand (section "Waiting room"). Only loopback is ever targeted.
+"""
+
+import json
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from bench import run
+from deploy import nginx
+
+VISITORS = int(os.environ.get("BENCH_WAITROOM_VISITORS", "20000"))
+QUEUE = int(os.environ.get("BENCH_WAITROOM_QUEUE", "20000"))
+TILL_SECONDS = int(os.environ.get("BENCH_TILL_SECONDS", "20"))
+# The wave as specified: 20,000 visitors, each reloading every 5-10 s (7.5 s on average), and
+# 333 new arrivals a second: about 3,000 requests a second, from 64 connections 20 ms apart.
+WAVE_DELAY_MS = os.environ.get("BENCH_WAVE_DELAY_MS", "20")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+def request(url: str, *, cookie: str, data: dict | None = None) -> tuple[int, str, dict]:
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    # Always the loopback stack this script started (http://127.0.0.1:port).
+    req = urllib.request.Request(url, data=body, headers={"Cookie": cookie})  # noqa: S310
+    try:
+        with OPENER.open(req, timeout=30) as response:
+            return response.status, response.read().decode(), dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), dict(exc.headers)
+
+
+def till(host: str, data: dict, seconds: float) -> dict:
+    """Whole redemptions of 1 yen, one after the other, for `seconds`."""
+    person = data["operator"]
+    cookie = f"sessionid={person['session']}; csrftoken={person['csrf']}"
+    url = f"{host}/shops/manage/{data['shop_id']}/redeem/"
+    times, failures = [], 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.monotonic()
+        status, page, _ = request(url, cookie=cookie)
+        key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+        form = {
+            "csrfmiddlewaretoken": person["csrf"],
+            "code": data["wallet_code"],
+            "amount": "1",
+            "idempotency_key": key.group(1) if key else secrets.token_urlsafe(24),
+        }
+        shown, _, _ = request(url, cookie=cookie, data=form)
+        done, _, _ = request(url, cookie=cookie, data={**form, "action": "confirm"})
+        if (status, shown, done) != (200, 200, 302):
+            failures += 1
+            continue
+        times.append((time.monotonic() - started) * 1000)
+    return {
+        "redemptions": len(times),
+        "failures": failures,
+        "p50_ms": round(run.percentile(times, 50), 1),
+        "p95_ms": round(run.percentile(times, 95), 1),
+        "p99_ms": round(run.percentile(times, 99), 1),
+    }
+
+
+def main() -> int:
+    os.environ["BENCH_DATABASE_URL"] = os.environ.get(
+        "BENCH_WAITROOM_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kaika_bench_waitroom"
+    )
+    serve_port, app_port = nginx.free_port(), nginx.free_port()
+    run.STATE.mkdir(exist_ok=True)
+    env = run.environment(serve_port, app_port)
+    env["BENCH_WAITROOM_QUEUE"] = str(QUEUE)
+    results: dict = {"machine": run.machine(), "load_before": run.loadavg()}
+    run.log("rebuilding the waiting room benchmark's database")
+    run.recreate_database()
+    run.flush_redis(env["REDIS_URL"])
+    run.manage(env, "migrate", "--noinput", "-v", "0")
+    run.manage(env, "collectstatic", "--noinput", "-v", "0")
+
+    run.log(f"fairness: {VISITORS:,} visitors within the 60 s around the opening")
+    results["fairness"] = run.django_json(env, "bench.waitroom_fairness", str(VISITORS))
+    run.log(f"  {results['fairness']}")
+
+    out = run.STATE / "waitroom-data.json"
+    run.subprocess.run(
+        [run.PY, "-m", "bench.waitroom_setup", str(out)], env=env, cwd=run.BASE_DIR, check=True
+    )
+    data = json.loads(out.read_text())
+
+    stack = run.Stack(env, serve_port)
+    host = f"http://127.0.0.1:{serve_port}"
+    endpoints = results["endpoints"] = {}
+    try:
+        stack.start()
+        for _ in range(20):
+            run.fetch(f"{host}/")
+        wait_path = f"/rounds/{data['round_id']}/waiting/?listing={data['listing_id']}&units=1"
+        session = data["supporter"]["session"]
+        status, page, headers = request(f"{host}{wait_path}", cookie=f"sessionid={session}")
+        visitor = re.search(r"kaika_wr=([^;]+)", headers.get("Set-Cookie", "")).group(1)
+        position = re.search(r"(\d+) 番目", page)
+        results["waiting_page"] = {
+            "status": status,
+            "bytes": len(page.encode()),
+            "queue_ahead": int(position.group(1)) - 1 if position else None,
+        }
+        static_file = Path(env["STATIC_ROOT"]) / "bench" / "waiting-size.html"
+        static_file.parent.mkdir(parents=True, exist_ok=True)
+        static_file.write_bytes(b"x" * len(page.encode()))
+
+        endpoints["static"] = run.wrk(
+            stack, "static file (waiting page size)", f"{host}/static/bench/waiting-size.html"
+        )
+        endpoints["waiting_poll"] = run.wrk(
+            stack,
+            "waiting page, a visitor polling their place",
+            f"{host}{wait_path}",
+            headers=(f"Cookie: sessionid={session}; kaika_wr={visitor}",),
+        )
+        endpoints["waiting_arrival"] = run.wrk(
+            stack,
+            "waiting page, new arrivals (each joins the queue)",
+            f"{host}{wait_path}",
+            headers=(f"Cookie: sessionid={session}",),
+        )
+        run.log(f"till alone: {TILL_SECONDS} s")
+        results["till_alone"] = till(host, data, TILL_SECONDS)
+        run.log(f"  {results['till_alone']}")
+        for key, label, delay in (
+            ("wave", "the wave as specified (~3,000 req/s)", WAVE_DELAY_MS),
+            ("flood", "a flood (wrk as fast as it can)", None),
+        ):
+            run.log(f"till during {label}")
+            wave: dict = {}
+            if delay:
+                os.environ["BENCH_WRK_DELAY_MS"] = delay
+            thread = threading.Thread(
+                target=lambda label=label, wave=wave: wave.update(
+                    run.wrk(
+                        stack,
+                        f"waiting page arrivals, {label}",
+                        f"{host}{wait_path}",
+                        headers=(f"Cookie: sessionid={session}",),
+                        seconds=TILL_SECONDS + 4,
+                    )
+                )
+            )
+            thread.start()
+            time.sleep(2)  # the wave is on
+            results[f"till_{key}"] = till(host, data, TILL_SECONDS)
+            thread.join()
+            os.environ.pop("BENCH_WRK_DELAY_MS", None)
+            endpoints[f"{key}_arrival"] = wave
+            run.log(f"  {results[f'till_{key}']}")
+        stack.alive()
+    finally:
+        stack.stop()
+
+    static, poll = endpoints["static"]["rps"], endpoints["waiting_poll"]["rps"]
+    results["summary"] = {
+        "waiting_poll_vs_static": round(poll / static, 3),
+        "waiting_arrival_vs_static": round(endpoints["waiting_arrival"]["rps"] / static, 3),
+        "app_answered_share": {
+            k: round(e["statuses"].get("200", 0) / max(e["requests"], 1), 3)
+            for k, e in endpoints.items()
+            if k != "static"
+        },
+        "till_p95_ratio_wave": round(
+            results["till_wave"]["p95_ms"] / max(results["till_alone"]["p95_ms"], 0.1), 2
+        ),
+        "till_p95_ratio_flood": round(
+            results["till_flood"]["p95_ms"] / max(results["till_alone"]["p95_ms"], 0.1), 2
+        ),
+    }
+    results["load_after"] = run.loadavg()
+    (run.STATE / "waitroom.json").write_text(json.dumps(results, indent=1, default=str))
+    run.log(json.dumps(results["summary"]))
+    run.log(f"results in {run.STATE / 'waitroom.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

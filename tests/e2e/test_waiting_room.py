@@ -1,0 +1,103 @@
+"""A first-come opening in Chromium (issue 23): a supporter waits in the pre-queue just before
+the opening, is placed by the shuffle at the opening, admitted at the room's pace and buys;
+meanwhile the shop's till redeems a ticket without waiting for anything."""
+
+import datetime
+import time
+
+import pytest
+from django.utils import timezone
+
+from purchases.models import Order, Redemption, Wallet
+from purchases.services import PaymentResult, order_create, payment_record
+from tests.conftest import make_user
+from tests.e2e.conftest import check_screen
+from tests.e2e.test_backing_journey import log_in
+from tests.projects.factories import make_project, make_round, make_shop
+from waitingroom import queue
+from waitingroom.models import WaitingRoom
+from waitingroom.queue import Keys
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.redis,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
+
+OPENS_IN = 12  # seconds: "8:59" for the test
+
+
+def test_wait_before_the_opening_be_admitted_in_shuffled_order_and_buy(live_server, page_for):
+    now = timezone.now()
+    today = timezone.localdate()
+    opens = now + datetime.timedelta(seconds=OPENS_IN)
+    round_ = make_round(
+        make_project(),
+        number=1,
+        opens_at=opens,
+        closes_at=opens + datetime.timedelta(days=14),
+        usage_starts_on=today - datetime.timedelta(days=1),
+        usage_ends_on=today + datetime.timedelta(days=60),
+    )
+    operator = make_user(email="till-wave@example.jp")
+    shop = make_shop(round_.project, operators=[operator], name="カフェかめやま")
+    listing = shop.listings.get()
+    WaitingRoom.objects.create(round=round_, admit_per_second=2, max_concurrent=50)
+    try:
+        # A ticket bought earlier (by the service, as at the opening), for the till.
+        regular = make_user(email="regular@example.jp")
+        bought = opens + datetime.timedelta(seconds=1)
+        order = order_create(
+            supporter=regular,
+            listing_id=listing.pk,
+            round_id=round_.pk,
+            units=1,
+            idempotency_key="regular-before-the-wave-01",
+            now=bought,
+        )
+        payment_record(
+            result=PaymentResult("sandbox", order.code, "sbx_reg", order.amount, True, bought),
+            now=bought,
+        )
+        wallet = Wallet.objects.get(supporter=regular, shop=shop)
+
+        supporter = make_user(email="early-bird@example.jp")
+        page = page_for("phone")
+        log_in(page, live_server.url, supporter.email)
+        # At "8:59" the shop page offers its form: it leads to the waiting room.
+        page.goto(f"{live_server.url}/shops/{shop.pk}/")
+        page.locator("form.order-form button[type=submit]").first.click()
+        page.wait_for_url("**/waiting/**")
+        assert page.locator("[data-state=pre]").is_visible()
+        check_screen(page, "waiting-room-pre-queue-phone")
+        # Twenty others wait too (they came earlier; it gives them no head start).
+        for i in range(20):
+            queue.queue_visit(round_id=round_.pk, visitor=f"other{i:02d}", now=time.time())
+        assert queue.client().scard(Keys(round_.pk).pre) == 21
+
+        # Meanwhile at the shop: the till redeems at once, queue or no queue.
+        till = page_for("phone")
+        log_in(till, live_server.url, operator.email)
+        started = time.monotonic()
+        till.goto(f"{live_server.url}/shops/manage/{shop.pk}/redeem/")
+        till.fill("#id_code", wallet.code)
+        till.fill("#id_amount", "500")
+        till.get_by_role("button", name="確認へ進む").click()
+        till.get_by_role("button", name="確定").click()
+        till.wait_for_url("**/redeem/")
+        assert time.monotonic() - started < 5
+        assert Redemption.objects.filter(wallet=wallet, amount=500).exists()
+
+        # The opening: the page reloads itself just after it; the shuffle has placed everyone,
+        # and the room lets in two a second, so the supporter is through within 11 s or so.
+        page.wait_for_url("**/orders/confirm/**", timeout=60_000)
+        admitted_at = timezone.now()
+        assert admitted_at >= opens
+        assert queue.client().exists(Keys(round_.pk).ready)
+        check_screen(page, "waiting-room-admitted-confirm-phone")
+        page.click("main form[method=post] button[type=submit]")
+        page.wait_for_url("**/sandbox-pay/**")
+        assert Order.objects.filter(supporter=supporter, round=round_).count() == 1
+    finally:
+        queue.client().delete(*Keys(round_.pk).all())

@@ -1,0 +1,270 @@
+"""The waiting room's queue, in Redis alone (the waiting page never touches PostgreSQL).
+
+Per round: a pre-queue set filled before the opening, shuffled once at the opening with
+`secrets.SystemRandom`; then a sorted set in which later arrivals follow first in, first out;
+a sorted set of the passes alive (visitor -> expiry) and a token bucket that admits the head
+of the queue at the configured rate, never beyond the configured number of live passes. Each
+step that reads and writes is one Lua script, so concurrent processes cannot admit twice.
+Redis unreachable is `RoomClosed`: admission stops, it never opens to everyone.
+"""
+
+import dataclasses
+import functools
+import hashlib
+import secrets
+
+import redis
+from django.conf import settings
+
+# Arrivals after the opening queue behind every member of the shuffled pre-queue.
+AFTER_OPENING = 10**12
+# How long unused admissions keep: about the longest gap between two reloads of the page.
+BURST_SECONDS = 10
+
+
+class RoomClosed(Exception):
+    """Redis cannot be reached: nobody is admitted until it is back."""
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+def client() -> redis.Redis:
+    url = settings.WAITINGROOM_REDIS_URL
+    if not url:
+        raise RoomClosed("WAITINGROOM_REDIS_URL is not set")
+    return _client(url)
+
+
+@dataclasses.dataclass(frozen=True)
+class Keys:
+    round_id: int
+
+    def _key(self, name: str) -> str:
+        prefix = settings.CACHES["default"].get("KEY_PREFIX", "kaika")
+        # One hash slot per round ({...}), should Redis ever be a cluster.
+        return f"{prefix}:wr:{{{self.round_id}}}:{name}"
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._key(name)
+
+    def all(self) -> list[str]:
+        names = ("conf", "pre", "frozen", "queue", "live", "used", "bucket", "seq")
+        return [self._key(n) for n in (*names, "shuffled", "ready", "lock")]
+
+
+# A visit: join (the pre-queue before the opening, the queue after it), let the head in at
+# the configured pace, and say where this visitor stands.
+VISIT = """
+local conf = redis.call('HMGET', KEYS[1], 'enabled', 'window', 'opens', 'rate', 'max', 'ttl',
+                        'paused')
+if not conf[1] then return {'unknown'} end
+if conf[1] ~= '1' then return {'disabled'} end
+local v, now = ARGV[1], tonumber(ARGV[2])
+local window, opens = tonumber(conf[2]), tonumber(conf[3])
+local rate, max, ttl = tonumber(conf[4]), tonumber(conf[5]), tonumber(conf[6])
+local paused = conf[7] == '1'
+local expiry = redis.call('ZSCORE', KEYS[4], v)
+if expiry and tonumber(expiry) > now then return {'admitted', expiry} end
+if now < window then return {'early'} end
+if now < opens and redis.call('EXISTS', KEYS[7]) == 0 then
+  redis.call('SADD', KEYS[2], v)
+  return {'pre', redis.call('SCARD', KEYS[2]), conf[3]}
+end
+if redis.call('EXISTS', KEYS[8]) == 0 then return {'shuffle'} end
+if expiry then redis.call('ZREM', KEYS[4], v) end
+if not redis.call('ZSCORE', KEYS[3], v) then
+  redis.call('ZADD', KEYS[3], ARGV[3] + redis.call('INCR', KEYS[6]), v)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+if not paused then
+  local bucket = redis.call('HMGET', KEYS[5], 'tokens', 'ts')
+  -- Tokens keep for ARGV[4] seconds (the longest gap between reloads): when few visitors
+  -- reload, each reload lets in what the pace allowed since the last one, no more.
+  local burst = math.max(1, rate * tonumber(ARGV[4]))
+  local tokens, ts = tonumber(bucket[1]) or math.max(1, rate), tonumber(bucket[2]) or now
+  if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
+  local n = math.min(math.floor(tokens), max - redis.call('ZCARD', KEYS[4]))
+  if n > 0 then
+    local head = redis.call('ZPOPMIN', KEYS[3], n)
+    for i = 1, #head, 2 do redis.call('ZADD', KEYS[4], now + ttl, head[i]) end
+    tokens = tokens - #head / 2
+  end
+  redis.call('HSET', KEYS[5], 'tokens', tokens, 'ts', math.max(now, ts))
+end
+expiry = redis.call('ZSCORE', KEYS[4], v)
+if expiry then return {'admitted', expiry} end
+return {'waiting', redis.call('ZRANK', KEYS[3], v), tostring(rate), paused and 1 or 0}
+"""
+
+# The opening: no more joins to the pre-queue; its members are handed to Python to shuffle.
+FREEZE = """
+redis.call('SET', KEYS[3], '1')
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    redis.call('SUNIONSTORE', KEYS[2], KEYS[2], KEYS[1])
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('RENAME', KEYS[1], KEYS[2])
+  end
+end
+return redis.call('SMEMBERS', KEYS[2])
+"""
+
+# An order posted with a pass: the pass is spent (its slot goes to the next visitor). The same
+# form posted again (a double click, same idempotency key) passes; another post does not.
+SPEND = """
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if expiry and tonumber(expiry) > tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  return 1
+end
+if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[3] then return 1 end
+return 0
+"""
+
+# The order was refused (too many units, sold out): the pass is the visitor's again.
+REFUND = """
+if redis.call('HGET', KEYS[2], ARGV[1]) == ARGV[2] then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+end
+return 1
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Standing:
+    """Where a visitor stands. state: unknown, disabled, early, pre, shuffling, waiting,
+    admitted."""
+
+    state: str
+    position: int | None = None  # 1-based, in the queue (or the pre-queue's size)
+    wait_seconds: int | None = None
+    paused: bool = False
+    expires_at: float | None = None
+    opens_at: float | None = None  # the opening, while in the pre-queue
+
+
+@functools.cache
+def _script(r: redis.Redis, source: str):
+    return r.register_script(source)
+
+
+def _run(script: str, keys: list[str], args: list) -> list:
+    try:
+        return _script(client(), script)(keys=keys, args=args)
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def room_publish(*, round_id: int, conf: dict[str, str]) -> None:
+    """What the waiting page needs to know of the room (it reads no database)."""
+    k = Keys(round_id)
+    try:
+        client().hset(k.conf, mapping=conf)
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+
+
+def room_published_version(*, round_id: int) -> str | None:
+    try:
+        value = client().hget(Keys(round_id).conf, "version")
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+    return value and _text(value)
+
+
+def queue_shuffle(*, round_id: int) -> bool:
+    """Shuffle the pre-queue once (the first process to get the lock does it). False when
+    another process is doing it now."""
+    k = Keys(round_id)
+    try:
+        r = client()
+        if not r.set(k.lock, "1", nx=True, ex=30):
+            return False
+        members = [_text(m) for m in _run(FREEZE, [k.pre, k.frozen, k.shuffled], [])]
+        # Sorted first so that Redis's set order plays no part; then a uniform shuffle from the
+        # operating system's randomness (not guessable, not seeded).
+        members.sort()
+        secrets.SystemRandom().shuffle(members)
+        with r.pipeline(transaction=True) as pipe:
+            if members:
+                pipe.zadd(k.queue, {m: i for i, m in enumerate(members)})
+            pipe.delete(k.frozen)
+            pipe.set(k.ready, "1")
+            pipe.execute()
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+    return True
+
+
+def queue_visit(*, round_id: int, visitor: str, now: float) -> Standing:
+    k = Keys(round_id)
+    keys = [k.conf, k.pre, k.queue, k.live, k.bucket, k.seq, k.shuffled, k.ready]
+    for _ in range(2):
+        answer = _run(VISIT, keys, [visitor, repr(now), AFTER_OPENING, BURST_SECONDS])
+        state = _text(answer[0])
+        if state != "shuffle":
+            break
+        if not queue_shuffle(round_id=round_id):
+            return Standing("shuffling")
+    else:
+        return Standing("shuffling")
+    if state == "admitted":
+        return Standing(state, expires_at=float(answer[1]))
+    if state == "pre":
+        return Standing(state, position=int(answer[1]), opens_at=float(answer[2]))
+    if state == "waiting":
+        position, rate, paused = int(answer[1]) + 1, float(answer[2]), answer[3] == 1
+        return Standing(state, position=position, wait_seconds=int(position / rate), paused=paused)
+    return Standing(state)
+
+
+def pass_spend(*, round_id: int, visitor: str, key: str, ttl: int, now: float) -> bool:
+    k = Keys(round_id)
+    return _run(SPEND, [k.live, k.used], [visitor, repr(now), key, ttl]) == 1
+
+
+def pass_refund(*, round_id: int, visitor: str, key: str, expires_at: float) -> None:
+    k = Keys(round_id)
+    _run(REFUND, [k.live, k.used], [visitor, key, repr(expires_at)])
+
+
+def pass_alive(*, round_id: int, visitor: str, now: float) -> bool:
+    try:
+        expiry = client().zscore(Keys(round_id).live, visitor)
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+    return expiry is not None and expiry > now
+
+
+def queue_figures(*, round_id: int, now: float) -> dict[str, int | bool]:
+    """For staff: how many wait, before and after the opening, and how many passes live."""
+    k = Keys(round_id)
+    try:
+        with client().pipeline(transaction=False) as pipe:
+            pipe.scard(k.pre)
+            pipe.zcard(k.queue)
+            pipe.zcount(k.live, f"({now}", "+inf")
+            pipe.hlen(k.used)
+            pipe.exists(k.ready)
+            pre, queue, live, spent, ready = pipe.execute()
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+    return {"pre": pre, "queue": queue, "live": live, "spent": spent, "shuffled": bool(ready)}
+
+
+def session_digest(session_key: str) -> str:
+    """A pass names the session it was given to by a digest, not by the key itself."""
+    return hashlib.sha256(f"waitingroom:{session_key}".encode()).hexdigest()[:32]
