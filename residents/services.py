@@ -187,7 +187,15 @@ def codes_read(text: str) -> ImportReport:
     code column is the one titled as in CODE_COLUMNS when the first row is such a header, else
     the first; other columns are ignored (and nothing from them is stored)."""
     report = ImportReport()
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        # newline="": a lone CR (old Mac files, a stray character) ends a line, as in Excel.
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        raise ImportFileError(
+            _(
+                "ファイルをCSVとして読み取れません。1行に1つずつ参加コードを並べたCSVを選んでください。"
+            )
+        ) from None
     if len(rows) > MAX_IMPORT_ROWS:
         raise ImportFileError(
             _("1つのファイルで取り込めるのは%(max)s行までです。ファイルを分けてください。")

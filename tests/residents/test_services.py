@@ -117,6 +117,12 @@ def test_excel_files_in_utf8_with_bom_or_shift_jis_are_read():
         decode_csv(b"\x81\x7f\x81\x7f")  # neither UTF-8 nor Shift_JIS
 
 
+def test_a_lone_carriage_return_ends_a_line_and_an_unreadable_file_is_a_clear_error():
+    assert codes_read("DDDD-1111\rDDDD-2222\r").codes == ["DDDD1111", "DDDD2222"]
+    with pytest.raises(ImportFileError):
+        codes_read('"' + "E" * 200_000 + '"\n')  # over the csv module's field limit
+
+
 def test_an_import_stores_every_code_with_its_batch():
     project = make_project(residents_only=True)
     batch = import_codes(project, "DDDD-1111", "DDDD-2222")
