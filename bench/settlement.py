@@ -666,6 +666,7 @@ def rebuilt(slug: str) -> Built:
     from projects.models import Project, Shop
     from purchases.models import Order, Redemption, Ticket, TicketUse, Wallet
     from settlements import cycle
+    from supporters.models import User
 
     started = time.monotonic()
     project = Project.objects.get(slug=slug)
@@ -684,7 +685,7 @@ def rebuilt(slug: str) -> Built:
         project_id=project.pk,
         period_end=PERIOD_END,
         shops=Shop.objects.filter(project=project).count(),
-        supporters=orders.values("supporter").distinct().count(),
+        supporters=User.objects.filter(email__regex=rf"^{slug}-[0-9]{{5}}@").count(),
         wallets=Wallet.objects.filter(shop__project=project).count(),
         orders=orders.count(),
         tickets=Ticket.objects.filter(shop__project=project).count(),
