@@ -455,29 +455,41 @@ class StatementLine(models.Model):
         Statement, on_delete=models.CASCADE, related_name="lines", verbose_name=_("精算明細")
     )
     kind = models.CharField(_("種類"), max_length=16, choices=LineKind.choices)
+    # No foreign key in the database (its per-line check at COMMIT was 12 s of a run of 1.4 M
+    # lines, docs/benchmarks.md): lines are written only from uses read in the same
+    # INSERT ... SELECT, uses are never deleted, and PROTECT still guards the ORM's deletes.
+    # The unique index stays: each use on exactly one line.
     ticket_use = models.OneToOneField(
         TicketUse,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_constraint=False,
         related_name="statement_line",
         verbose_name=_("チケットの利用"),
     )
     # A use undone after it was settled: this line takes it back (negative amounts).
-    reversed_use = models.OneToOneField(
+    # This and returned_statement are NULL on nearly every line: one each at most (the
+    # partial unique constraints below), not OneToOneFields, whose full unique indexes took
+    # an entry per USE line (docs/benchmarks.md, 精算). Looked up in the singular.
+    reversed_use = models.ForeignKey(
         TicketUse,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="reversal_line",
+        db_index=False,
+        related_name="reversal_lines",
+        related_query_name="reversal_line",
         verbose_name=_("取り消された利用"),
     )
-    returned_statement = models.OneToOneField(
+    returned_statement = models.ForeignKey(
         Statement,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="carried_by",
+        db_index=False,
+        related_name="carried_by_lines",
+        related_query_name="carried_by",
         verbose_name=_("繰り越した明細(組戻し・マイナス)"),
     )
     used_at = models.DateTimeField(_("日時"))
@@ -493,6 +505,16 @@ class StatementLine(models.Model):
             models.CheckConstraint(
                 condition=Q(face_value=models.F("supporter_part") + models.F("premium_part")),
                 name="line_parts_sum_to_face_value",
+            ),
+            models.UniqueConstraint(
+                fields=["reversed_use"],
+                condition=Q(reversed_use__isnull=False),
+                name="line_one_per_reversed_use",
+            ),
+            models.UniqueConstraint(
+                fields=["returned_statement"],
+                condition=Q(returned_statement__isnull=False),
+                name="line_one_per_carried_statement",
             ),
         ]
 
