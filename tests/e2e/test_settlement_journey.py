@@ -69,6 +69,14 @@ def yen(text: str) -> int:
     return int(re.sub(r"[^0-9-]", "", text))
 
 
+def below_the_form_full_width(page) -> bool:
+    """The bank file's box sits under the admin form at its width, not squeezed beside the
+    form's float into a column a character wide (as it first did)."""
+    form = page.locator("#content-main").bounding_box()
+    box = page.locator("fieldset.module:has(form.download-form)").bounding_box()
+    return box["y"] >= form["y"] + form["height"] - 1 and box["width"] >= form["width"] * 0.9
+
+
 def redeem(page, base, shop, wallet, amount):
     page.goto(f"{base}/shops/manage/{shop.pk}/redeem/")
     page.fill("#id_code", wallet.code)
@@ -176,6 +184,7 @@ def test_a_period_from_the_payee_account_to_the_books_balancing_to_the_yen(live_
 
     # 4. The bank file from the period's page, read back as a bank would.
     staff_a_page.goto(run_url)
+    assert below_the_form_full_width(staff_a_page)
     with staff_a_page.expect_download() as info:
         staff_a_page.get_by_role("button", name="全銀協形式").click()
     parsed = bank_file.parse(open(info.value.path(), "rb").read())
@@ -196,6 +205,7 @@ def test_a_period_from_the_payee_account_to_the_books_balancing_to_the_yen(live_
     check_screen(staff_a_page, "journey-run-exported-desktop")
     staff_a_page.get_by_role("link", name=re.compile("全銀協形式")).click()
     expect(staff_a_page.locator("h2")).to_contain_text(["振込データの再ダウンロード"])
+    assert below_the_form_full_width(staff_a_page)
     with staff_a_page.expect_download() as info:
         staff_a_page.get_by_role("button", name="CSV").click()
     csv_text = open(info.value.path(), encoding="utf-8-sig").read()
