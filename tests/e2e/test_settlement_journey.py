@@ -22,6 +22,7 @@ from settlements import bank_file
 from settlements.models import PayeeAccount, SettlementPolicy, Statement, StatementStatus
 from tests.conftest import PASSWORD, current_code, make_user
 from tests.e2e.conftest import check_screen
+from tests.e2e.test_till import too_wide
 from tests.projects.factories import make_project, make_round, make_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -75,6 +76,14 @@ def below_the_form_full_width(page) -> bool:
     form = page.locator("#content-main").bounding_box()
     box = page.locator("fieldset.module:has(form.download-form)").bounding_box()
     return box["y"] >= form["y"] + form["height"] - 1 and box["width"] >= form["width"] * 0.9
+
+
+def lines_of(page, selector) -> int:
+    """How many lines the text of the element takes on the screen."""
+    return page.locator(selector).evaluate(
+        """el => { const range = document.createRange(); range.selectNodeContents(el);
+                   return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }"""
+    )
 
 
 def redeem(page, base, shop, wallet, amount):
@@ -222,6 +231,11 @@ def test_a_period_from_the_payee_account_to_the_books_balancing_to_the_yen(live_
     expect(shop_page.locator("main")).to_contain_text("支払予定日")
     expect(shop_page.locator(".statement-totals")).to_contain_text("2,000円")
     check_screen(shop_page, "journey-statement-phone")
+    # On a phone the lines' box scrolls sideways; a time or a ticket's code is never broken
+    # over lines (they were, a character a line, in a squeezed table).
+    assert too_wide(shop_page) == []
+    assert lines_of(shop_page, ".statement-day tbody tr:first-child td:nth-child(1)") == 1
+    assert lines_of(shop_page, ".statement-day tbody tr:first-child td:nth-child(3)") == 1
     with shop_page.expect_download() as info:
         shop_page.get_by_role("button", name="CSVでダウンロード").click()
     rows = list(csv.reader(io.StringIO(open(info.value.path(), encoding="utf-8-sig").read())))
