@@ -81,8 +81,11 @@ def below_the_form_full_width(page) -> bool:
 def lines_of(page, selector) -> int:
     """How many lines the text of the element takes on the screen."""
     return page.locator(selector).evaluate(
-        """el => { const range = document.createRange(); range.selectNodeContents(el);
-                   return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size; }"""
+        """el => {
+            const range = document.createRange();
+            range.selectNodeContents(el);
+            return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+        }"""
     )
 
 
