@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PurchasesConfig(AppConfig):
     name = "purchases"
+    verbose_name = _("支援とチケット")
 
     def ready(self) -> None:
         from kaika import data_rights

@@ -514,6 +514,12 @@ class BankFileError(DomainError):
             "%(run)s には振込できる承認済みの明細がありません"
             "(口座が未確認の店舗は振込データに含めず、支払待ちのままにします)。"
         ),
+        "already_exported": _(
+            "%(run)s の振込できる明細は、すでに振込データに出力済みです(同じ明細を二重に"
+            "振り込まないため、もう一度は出力しません)。ファイルを紛失したときや別の形式が"
+            "必要なときは、この画面の「出力済みの振込データ」から記録を開き、再ダウンロード"
+            "してください。"
+        ),
         "not_configured": _(
             "振込データの委託者情報が設定されていません(%(names)s)。管理者に連絡してください。"
         ),
@@ -566,6 +572,10 @@ def bank_file_export(
             .order_by("pk")
         )
         if not statements:
+            # Staff asking again (say for the CSV after the 全銀協 file) are pointed at the
+            # re-download, not told there is nothing to pay.
+            if BankFileDownload.objects.filter(run=run).exists():
+                raise BankFileError("already_exported", run=str(run))
             raise BankFileError("nothing_to_pay", run=str(run))
         content, filename, content_type = _bank_file_render(run, header, statements, file_format)
         download = BankFileDownload.objects.create(

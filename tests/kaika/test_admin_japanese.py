@@ -132,3 +132,21 @@ def test_every_label_in_admin_is_japanese(staff_client, staff_user, a_row_of_eac
             if english(text):
                 found.setdefault(text, url)
     assert found == {}, "\n".join(f"{k!r} on {v}" for k, v in found.items())
+
+
+def test_each_of_the_site_s_own_apps_is_headed_in_japanese_in_admin():
+    """The admin index and its sidebar head each app's models with its name ("PROJECTS" and
+    "PURCHASES" were English: no verbose_name)."""
+    from pathlib import Path
+
+    from django.apps import apps
+    from django.conf import settings
+
+    in_admin = {model._meta.app_label for model in admin.site._registry}
+    ours = [
+        a
+        for a in apps.get_app_configs()
+        if Path(a.path).parent == Path(settings.BASE_DIR) and a.label in in_admin
+    ]
+    assert {a.label for a in ours} >= {"projects", "purchases", "settlements"}
+    assert [a.label for a in ours if not JAPANESE.search(str(a.verbose_name))] == []

@@ -73,9 +73,25 @@ def test_the_file_carries_only_payable_shops_is_checked_and_logged(run):
     log = BankFileDownload.objects.get()
     assert (log.run, log.by, log.at, log.count, log.total) == (run, staff, NOW, 1, 1_200)
     assert log.sha256 == hashlib.sha256(exported.content).hexdigest()
-    # Nothing left to pay: a second file would pay the same shops twice.
+    # Nothing left to pay: a second file would pay the same shops twice. Staff are told the
+    # file was made and where to fetch it again (in either format).
+    for file_format in ("zengin", "csv"):
+        with pytest.raises(BankFileError) as refused:
+            bank_file_export(run=run, file_format=file_format, by=staff, now=NOW)
+        assert refused.value.code == "already_exported"
+        assert "再ダウンロード" in refused.value.message
+    assert BankFileDownload.objects.count() == 1
+
+
+def test_a_run_with_nothing_approved_has_nothing_to_pay(db):
+    preparer = make_user(email="bank-preparer@example.jp", is_staff=True)
+    project = make_project()
+    make_round(project)
+    shop = make_shop(project)
+    use(make_ticket(shop), 1_200, at(D(2026, 12, 1)))
+    run = settlement_run(project=project, period_end=D(2026, 12, 15), staff=preparer, now=NOW)
     with pytest.raises(BankFileError) as refused:
-        bank_file_export(run=run, file_format="zengin", by=staff, now=NOW)
+        bank_file_export(run=run, file_format="zengin", by=preparer, now=NOW)
     assert refused.value.code == "nothing_to_pay"
 
 
