@@ -10,10 +10,8 @@ the race is really run.
 """
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from projects.models import Listing, Project
@@ -21,12 +19,12 @@ from purchases import services
 from purchases.models import Order, Redemption, TicketUse, Wallet
 from purchases.services import (
     PaymentResult,
-    PurchaseError,
     order_create,
     payment_record,
     wallet_redeem,
 )
 from supporters.models import User
+from tests.concurrency import race
 from tests.purchases.helpers import DURING, make_offer
 from tests.purchases.unlocked import unlock
 
@@ -48,33 +46,6 @@ def unlocked(monkeypatch):
 def path(request, monkeypatch):
     if request.param == "python":
         monkeypatch.setattr(services, "_order_create_in_database", services._order_create_in_python)
-
-
-def race(count: int, work) -> list:
-    """Run work(i) in `count` threads released at the same instant; returns each outcome
-    (the return value, or the PurchaseError code)."""
-    barrier = threading.Barrier(count, timeout=60)
-    outcomes: list = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = work(i)
-        except PurchaseError as error:
-            outcomes[i] = error.code
-        except Exception as error:  # surfaced by the assertion below
-            outcomes[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    unexpected = [o for o in outcomes if isinstance(o, BaseException)]
-    assert not unexpected, unexpected[:3]
-    return outcomes
 
 
 def supporters(count: int) -> list[User]:

@@ -7,7 +7,6 @@ rules. Each race has its negative control: with that UPDATE made unconditional, 
 constraint dropped, the same race must break the rule, which proves the race is really run.
 """
 
-import threading
 from contextlib import contextmanager
 
 import pytest
@@ -16,7 +15,8 @@ from django.utils import timezone
 
 from residents import services
 from residents.models import ResidentCode
-from residents.services import ResidentCodeError, resident_code_redeem
+from residents.services import resident_code_redeem
+from tests.concurrency import race
 from tests.conftest import make_user
 from tests.projects.factories import make_project
 from tests.residents.helpers import import_codes
@@ -29,31 +29,6 @@ RACERS = 10
 def checks_then_a_pause(settings):
     settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS = 0.05
     settings.KAIKA_RESIDENT_CODE_RATE_LIMITS = {"account": (1000, 3600), "ip": (1000, 3600)}
-
-
-def race(count: int, work) -> list:
-    barrier = threading.Barrier(count, timeout=60)
-    outcomes: list = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = work(i)
-        except ResidentCodeError as error:
-            outcomes[i] = error.code
-        except Exception as error:  # surfaced by the assertion below
-            outcomes[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    unexpected = [o for o in outcomes if isinstance(o, BaseException)]
-    assert not unexpected, unexpected[:3]
-    return outcomes
 
 
 def enter(user, typed: str):

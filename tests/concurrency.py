@@ -1,0 +1,34 @@
+"""The threads of the race tests: work(i) in `count` threads released at the same instant."""
+
+import threading
+
+from django.db import connection
+
+from kaika.errors import DomainError
+
+
+def race(count: int, work) -> list:
+    """Each thread's outcome: its return value, or the code of the domain error it raised.
+    Any other exception fails the test."""
+    barrier = threading.Barrier(count, timeout=60)
+    outcomes: list = [None] * count
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            outcomes[i] = work(i)
+        except DomainError as error:
+            outcomes[i] = error.code
+        except Exception as error:  # surfaced by the assertion below
+            outcomes[i] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    unexpected = [o for o in outcomes if isinstance(o, BaseException)]
+    assert not unexpected, unexpected[:3]
+    return outcomes
