@@ -279,6 +279,28 @@ class StatementInline(admin.TabularInline):
         return False
 
 
+def _check_bank_file_request(request, file_format: str) -> None:
+    if not request.user.has_perm(BANK_FILE_PERMISSION):
+        raise PermissionDenied
+    if file_format not in BankFileFormat.values:
+        raise Http404
+
+
+def _serve_bank_file(model_admin, request, obj, make, logged: str):
+    """The file `make()` builds, as an attachment, logged on `obj`; a BankFileError goes back
+    to `obj`'s admin page as a message (the export and the re-download alike)."""
+    try:
+        bank_file = make()
+    except BankFileError as error:
+        model_admin.message_user(request, error.message, messages.ERROR)
+        meta = obj._meta
+        return redirect(f"admin:{meta.app_label}_{meta.model_name}_change", obj.pk)
+    log_action_done(model_admin, request, obj, logged)
+    response = HttpResponse(bank_file.content, content_type=bank_file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{bank_file.filename}"'
+    return response
+
+
 @admin.register(SettlementRun)
 class SettlementRunAdmin(ReadOnlyAdmin):
     """Runs are started from their own page (a project and a closing day) through
@@ -332,22 +354,17 @@ class SettlementRunAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def bank_file_view(self, request, object_id: int, file_format: str):
-        if not request.user.has_perm(BANK_FILE_PERMISSION):
-            raise PermissionDenied
-        if file_format not in BankFileFormat.values:
-            raise Http404
+        _check_bank_file_request(request, file_format)
         run = get_object_or_404(SettlementRun, pk=object_id)
-        try:
-            exported = bank_file_export(
+        return _serve_bank_file(
+            self,
+            request,
+            run,
+            lambda: bank_file_export(
                 run=run, file_format=file_format, by=request.user, now=timezone.now()
-            )
-        except BankFileError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return redirect("admin:settlements_settlementrun_change", run.pk)
-        log_action_done(self, request, run, _("振込データをダウンロード"))
-        response = HttpResponse(exported.content, content_type=exported.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
-        return response
+            ),
+            _("振込データをダウンロード"),
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
         return redirect("admin:settlements_settlementrun_start")
@@ -586,22 +603,17 @@ class BankFileDownloadAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def redownload_view(self, request, object_id: int, file_format: str):
-        if not request.user.has_perm(BANK_FILE_PERMISSION):
-            raise PermissionDenied
-        if file_format not in BankFileFormat.values:
-            raise Http404
+        _check_bank_file_request(request, file_format)
         download = get_object_or_404(BankFileDownload, pk=object_id)
-        try:
-            again = bank_file_redownload(
+        return _serve_bank_file(
+            self,
+            request,
+            download,
+            lambda: bank_file_redownload(
                 download=download, file_format=file_format, by=request.user, now=timezone.now()
-            )
-        except BankFileError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return redirect("admin:settlements_bankfiledownload_change", download.pk)
-        log_action_done(self, request, download, _("振込データを再ダウンロード"))
-        response = HttpResponse(again.content, content_type=again.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{again.filename}"'
-        return response
+            ),
+            _("振込データを再ダウンロード"),
+        )
 
 
 BOOKS_PERMISSION = "settlements.view_books"
