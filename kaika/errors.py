@@ -15,3 +15,9 @@ class DomainError(Exception):
     def message(self) -> str:
         text = str(self.MESSAGES[self.code])
         return text % self.params if self.params else text
+
+    @classmethod
+    def relay(cls, error: "DomainError") -> "DomainError":
+        """An app below's refusal as this app's error, for callers that catch this app's: the
+        sentence stays the lower app's, whose table this one includes (`**Lower.MESSAGES`)."""
+        return cls(error.code, **error.params)

@@ -28,7 +28,7 @@ from projects.models import (
 from purchases.models import HOLDING, Order
 from purchases.services import Allotment as OrderAllotment
 from purchases.services import orders_allot, orders_expire
-from residents.services import projects_closed_to
+from residents.services import EligibilityError, eligibility_check
 from supporters.models import User
 
 
@@ -41,10 +41,8 @@ class LotteryError(DomainError):
         "window_not_open": _("まだ抽選の受付開始前です。"),
         "window_closed": _("抽選の受付は終了しました。お申込の変更もできません。"),
         "round_suspended": _("現在、受付を一時停止しています。"),
-        "residents_only": _(
-            "このプロジェクトは、対象地域にお住まいの方だけがお申し込みいただけます。"
-            "お届けした参加コードをマイページで登録してから、お申し込みください。"
-        ),
+        # Who may back a project at all: residents.services.eligibility_check's sentences.
+        **EligibilityError.MESSAGES,
         "invalid_units": _("口数は0以上%(max)sまでの整数で入力してください。"),
         "no_lines": _("希望するリターンを1つ以上、1口以上でお選びください。"),
         "listing_not_available": _("選ばれたリターンは、この期には申し込めません。"),
@@ -129,10 +127,12 @@ def _check_wishes(supporter: User, round_: Round, wishes: dict[int, int], now) -
         total += units * listing.unit_price
     # As read now with the listings (the caller's round may be an old copy).
     project = lines[0][0].shop.project
-    # The rule first-come orders follow (purchases._check_eligible): a drawn order is paid
-    # without that check, so a lottery takes no application a first-come order would refuse.
-    if project.residents_only and projects_closed_to(supporter).filter(pk=project.pk).exists():
-        raise LotteryError("residents_only")
+    # The rule first-come orders follow: a drawn order is paid without that check, so a
+    # lottery takes no application a first-come order would refuse.
+    try:
+        eligibility_check(supporter=supporter, project=project)
+    except EligibilityError as refusal:
+        raise LotteryError.relay(refusal) from None
     if total > project.max_per_person_per_round:
         raise LotteryError(
             "over_person_round_max",

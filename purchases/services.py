@@ -72,7 +72,7 @@ from purchases.models import (
     new_order_code,
     new_order_codes,
 )
-from residents.services import projects_closed_to
+from residents.services import EligibilityError, eligibility_check
 from supporters.models import User
 
 logger = logging.getLogger(__name__)
@@ -88,10 +88,8 @@ class PurchaseError(DomainError):
         "invalid_request": _(
             "申込の内容が正しくありません。もう一度お店のページからお申し込みください。"
         ),
-        "residents_only": _(
-            "このプロジェクトは、対象地域にお住まいの方だけがお申し込みいただけます。"
-            "お届けした参加コードをマイページで登録してから、お申し込みください。"
-        ),
+        # Who may back a project at all: residents.services.eligibility_check's sentences.
+        **EligibilityError.MESSAGES,
         "round_mismatch": _("このお店は、この期には参加していません。"),
         "round_not_open_yet": _("まだ募集開始前です。募集開始時刻になってからお申し込みください。"),
         "round_closed": _("この期の募集は終了しました。"),
@@ -245,7 +243,7 @@ def order_terms(*, listing_id: int, round_id: int, units: int) -> OrderTerms:
 def order_check(*, supporter: User, terms: OrderTerms, now: datetime.datetime) -> None:
     """Every rule for `supporter` at `now` on the terms given, or PurchaseError. Without the
     supporter's lock this is the confirmation page's preview; under it, order_create's check."""
-    _check_eligible(supporter, terms.project)
+    _check_eligible(supporter, project=terms.project)
     _check_offer(terms, now)
     for cap in _unit_caps(supporter, terms, now):
         if terms.units > cap.most:
@@ -257,7 +255,7 @@ def order_units_max(*, supporter: User, terms: OrderTerms, now: datetime.datetim
     order_check's rules (0 when the offer itself is closed to them): what the confirmation
     page offers when it refuses the units asked for."""
     try:
-        _check_eligible(supporter, terms.project)
+        _check_eligible(supporter, project=terms.project)
         _check_offer(terms, now)
     except PurchaseError:
         return 0
@@ -287,13 +285,14 @@ def _check_offer(terms: OrderTerms, now: datetime.datetime) -> None:
         raise PurchaseError("listing_not_available")
 
 
-def _check_eligible(supporter: User, project: Project) -> None:
-    """A residents-only project takes orders only from supporters holding one of its codes
-    (residents.services.projects_closed_to is the rule). No query for any other project.
-    First, as on PostgreSQL (_order_create_in_database): before the opening, too, the page
-    says what the supporter can do about it now."""
-    if project.residents_only and projects_closed_to(supporter).filter(pk=project.pk).exists():
-        raise PurchaseError("residents_only")
+def _check_eligible(supporter: User, *, project: Project | None = None, listing_id=None) -> None:
+    """residents.services.eligibility_check, refused as a PurchaseError. First, as on
+    PostgreSQL (_order_create_in_database): before the opening, too, the page says what the
+    supporter can do about it now."""
+    try:
+        eligibility_check(supporter=supporter, project=project, listing_id=listing_id)
+    except EligibilityError as refusal:
+        raise PurchaseError.relay(refusal) from None
 
 
 def _unit_caps(supporter: User, terms: OrderTerms, now: datetime.datetime):
@@ -375,8 +374,7 @@ def _order_create_in_database(
     # nothing can race it between this query and the statement. Only a staff revocation in
     # that instant could slip one order through; staff refund it. One indexed query, keeping
     # the SQL function free of the residents app's table.
-    if projects_closed_to(supporter).filter(shops__listings=listing_id).exists():
-        raise PurchaseError("residents_only")
+    _check_eligible(supporter, listing_id=listing_id)
     code = new_order_code()
     expires_at = now + datetime.timedelta(minutes=reservation_minutes())
     # A reservation need not wait for the disk flush (docs/operations.md says what it risks).

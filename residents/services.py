@@ -56,11 +56,38 @@ class ResidentCodeError(DomainError):
 # --- Who may back a residents-only project ------------------------------------------------
 
 
+class EligibilityError(DomainError):
+    """Why a supporter may not back a project at all: one table, whose sentences a refused
+    order (PurchaseError) and a refused lottery application (LotteryError) both show."""
+
+    MESSAGES = {
+        "residents_only": _(
+            "このプロジェクトは、対象地域にお住まいの方だけがお申し込みいただけます。"
+            "お届けした参加コードをマイページで登録してから、お申し込みください。"
+        ),
+    }
+
+
 def projects_closed_to(supporter: User) -> QuerySet[Project]:
-    """Residents-only projects `supporter` holds no live code for: the one eligibility rule
-    (purchases refuses their orders; it is a per-supporter fact, see purchases.services)."""
+    """Residents-only projects `supporter` holds no live code for (a per-supporter fact)."""
     held = ResidentCode.objects.held().filter(project=OuterRef("pk"), used_by=supporter.pk)
     return Project.objects.filter(residents_only=True).exclude(Exists(held))
+
+
+def eligibility_check(
+    *, supporter: User, project: Project | None = None, listing_id: int | None = None
+) -> None:
+    """Who may back a project, first come or by lottery: the one rule, or EligibilityError.
+    Give the project, or (on the 9:00 path, which has not read it) the listing sold in it.
+    A project open to all costs no query when given."""
+    if project is not None:
+        if not project.residents_only:
+            return
+        closed = projects_closed_to(supporter).filter(pk=project.pk)
+    else:
+        closed = projects_closed_to(supporter).filter(shops__listings=listing_id)
+    if closed.exists():
+        raise EligibilityError("residents_only")
 
 
 # --- A supporter enters a code -------------------------------------------------------------

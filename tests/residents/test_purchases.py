@@ -10,6 +10,7 @@ from projects.models import Project
 from purchases import services
 from purchases.models import Order
 from purchases.services import PurchaseError
+from residents import services as residents_services
 from residents.models import ResidentCode
 from residents.services import resident_code_redeem
 from tests.conftest import make_user
@@ -74,7 +75,9 @@ def test_a_project_open_to_all_needs_no_code(path):
 
 def test_negative_control_without_the_check_the_order_goes_through(path, monkeypatch):
     # Proves the refusal above comes from the eligibility check and from nothing else.
-    monkeypatch.setattr(services, "projects_closed_to", lambda supporter: Project.objects.none())
+    monkeypatch.setattr(
+        residents_services, "projects_closed_to", lambda supporter: Project.objects.none()
+    )
     offer = make_offer(residents_only=True)
     assert buy(offer, make_user()).pk
 
