@@ -16,6 +16,8 @@ import secrets
 import redis
 from django.conf import settings
 
+from kaika.debug import pause_after_checks
+
 # Arrivals after the opening queue behind every member of the shuffled pre-queue.
 AFTER_OPENING = 10**12
 # How long unused admissions keep: about the longest gap between two reloads of the page.
@@ -185,15 +187,22 @@ def room_published_version(*, round_id: int) -> str | None:
     return value and _text(value)
 
 
+def _shuffle_lock(r: redis.Redis, k: Keys) -> bool:
+    # One shuffler per round: a second would write another order over the first (and put
+    # back whoever had been admitted from it). Its own function so a test can remove it.
+    return bool(r.set(k.lock, "1", nx=True, ex=30))
+
+
 def queue_shuffle(*, round_id: int) -> bool:
     """Shuffle the pre-queue once (the first process to get the lock does it). False when
     another process is doing it now."""
     k = Keys(round_id)
     try:
         r = client()
-        if not r.set(k.lock, "1", nx=True, ex=30):
+        if not _shuffle_lock(r, k):
             return False
         members = [_text(m) for m in _run(FREEZE, [k.pre, k.frozen, k.shuffled], [])]
+        pause_after_checks()
         # Sorted first so that Redis's set order plays no part; then a uniform shuffle from the
         # operating system's randomness (not guessable, not seeded).
         members.sort()

@@ -1,10 +1,9 @@
 """The queue in Redis, with the clock passed in: the pre-queue shuffled once at the opening,
 first in first out after it, admission at the configured pace and concurrency, pause."""
 
-import threading
-
 import pytest
 
+from tests.concurrency import race
 from waitingroom import queue
 from waitingroom.queue import Keys, queue_visit, room_publish
 
@@ -162,24 +161,47 @@ def test_the_estimated_wait_follows_the_position_and_the_rate():
     assert standing.wait_seconds == 30
 
 
-def test_many_processes_at_the_opening_second_shuffle_once_and_lose_nobody():
+def opening_second_rush(monkeypatch) -> dict:
+    """100 visitors in the pre-queue, polled by 8 processes at once in the opening second:
+    each process's standings, and how many shuffles were written."""
     publish(rate=1, most=1)
     arrivals = [f"v{i:03d}" for i in range(100)]
     for v in arrivals:
         queue_visit(round_id=ROUND, visitor=v, now=OPENS - 5)
-    states = {}
-    barrier = threading.Barrier(8)
+    shuffles = []
+    shuffle = queue.queue_shuffle
 
-    def poll(chunk):
-        barrier.wait()
-        for v in chunk:
-            states[v] = queue_visit(round_id=ROUND, visitor=v, now=OPENS + 0.01).state
+    def counted(**kwargs):
+        done = shuffle(**kwargs)
+        if done:
+            shuffles.append(kwargs["round_id"])
+        return done
 
-    threads = [threading.Thread(target=poll, args=(arrivals[i::8],)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    monkeypatch.setattr(queue, "queue_shuffle", counted)
+
+    def poll(i):
+        return {
+            v: queue_visit(round_id=ROUND, visitor=v, now=OPENS + 0.01).state
+            for v in arrivals[i::8]
+        }
+
+    states = {v: state for chunk in race(8, poll) for v, state in chunk.items()}
+    return {"arrivals": arrivals, "states": states, "shuffles": len(shuffles)}
+
+
+@pytest.fixture
+def shuffle_then_a_pause(settings):
+    # Holds the shuffler between reading the pre-queue and writing its order: only the lock
+    # keeps the other processes from shuffling too.
+    settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS = 0.05
+
+
+def test_many_processes_at_the_opening_second_shuffle_once_and_lose_nobody(
+    shuffle_then_a_pause, monkeypatch
+):
+    rush = opening_second_rush(monkeypatch)
+    arrivals, states = rush["arrivals"], rush["states"]
+    assert rush["shuffles"] == 1
     r = queue.client()
     k = Keys(ROUND)
     assert r.zcard(k.queue) + r.zcard(k.live) == 100
@@ -191,6 +213,16 @@ def test_many_processes_at_the_opening_second_shuffle_once_and_lose_nobody():
         queue_visit(round_id=ROUND, visitor=v, now=OPENS + 0.02).position for v in arrivals
     }
     assert positions - {None} == set(range(1, 100))
+
+
+def test_negative_control_without_the_shuffle_lock_several_processes_shuffle(
+    shuffle_then_a_pause, monkeypatch
+):
+    # Proves the rush above is run at once: with the lock removed, more than one process
+    # reads the frozen pre-queue and writes its own order over the others'.
+    monkeypatch.setattr(queue, "_shuffle_lock", lambda r, k: True)
+    rush = opening_second_rush(monkeypatch)
+    assert rush["shuffles"] > 1, "one shuffle without the lock: the processes did not race"
 
 
 def test_redis_unreachable_is_room_closed(settings):
