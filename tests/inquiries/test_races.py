@@ -7,7 +7,6 @@ control runs the same race with that constraint dropped: it must make several in
 which proves the race is really run.
 """
 
-import threading
 from contextlib import contextmanager
 
 import pytest
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from inquiries.models import Category, Inquiry
 from inquiries.services import inquiry_create
+from tests.concurrency import race
 from tests.conftest import make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -29,29 +29,6 @@ def checks_then_a_pause(settings):
     settings.KAIKA_DEBUG_PAUSE_AFTER_CHECKS = 0.05
     settings.KAIKA_STAFF_EMAILS = ["office@kaika.example.jp"]
     settings.KAIKA_INQUIRY_RATE_LIMITS = {"ip": (1000, 600), "email": (1000, 3600)}
-
-
-def race(count: int, work) -> list:
-    barrier = threading.Barrier(count, timeout=60)
-    outcomes: list = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = work(i)
-        except Exception as error:  # surfaced by the assertion below
-            outcomes[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    unexpected = [o for o in outcomes if isinstance(o, BaseException)]
-    assert not unexpected, unexpected[:3]
-    return outcomes
 
 
 def same_form_race(member) -> list[Inquiry]:

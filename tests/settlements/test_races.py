@@ -1,20 +1,20 @@
 """Two staff starting the same period at once, on real PostgreSQL (see
-tests/purchases/test_races.py for the pattern): threads released together, each on its own
-connection, every racer held by KAIKA_DEBUG_PAUSE_AFTER_CHECKS between its checks and its
+tests/purchases/test_races.py for the pattern): tests.concurrency.race's threads, each on its
+own connection, every racer held by KAIKA_DEBUG_PAUSE_AFTER_CHECKS between its checks and its
 writes. With the lock, one run is made and the others are refused cleanly; the negative
 control (the policy read without the lock) lets every racer through the checks, so only the
 database's unique constraints stop the second run: the race is really run."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.utils import timezone
 
 from settlements import services
 from settlements.models import SettlementPolicy, SettlementRun, StatementLine
-from settlements.services import SettlementError, settlement_run
+from settlements.services import settlement_run
+from tests.concurrency import race
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round, make_shop
 from tests.settlements.factories import at, make_ticket, use
@@ -35,7 +35,7 @@ def _read_without_lock(project):
     return SettlementPolicy.objects.get(project=project)
 
 
-def race():
+def period_race():
     project = make_project()
     make_round(project)
     SettlementPolicy.objects.create(project=project)
@@ -43,32 +43,18 @@ def race():
         shop = make_shop(project)
         use(make_ticket(shop), 1_000, at(D(2026, 12, 1)))
     staff = [make_user(email=f"settle-racer-{i}@example.jp", is_staff=True) for i in range(RACERS)]
-    barrier = threading.Barrier(RACERS, timeout=60)
-    outcomes: list = [None] * RACERS
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[i] = settlement_run(
-                project=project, period_end=D(2026, 12, 15), staff=staff[i], now=NOW
-            )
-        except SettlementError as error:
-            outcomes[i] = error.code
-        except IntegrityError as error:
-            outcomes[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = race(
+        RACERS,
+        lambda i: settlement_run(
+            project=project, period_end=D(2026, 12, 15), staff=staff[i], now=NOW
+        ),
+        expect=(IntegrityError,),
+    )
     return project, outcomes
 
 
 def test_staff_starting_the_same_period_at_once_make_one_run_and_the_others_are_told():
-    project, outcomes = race()
+    project, outcomes = period_race()
     runs = [o for o in outcomes if isinstance(o, SettlementRun)]
     assert len(runs) == 1
     assert sorted(o for o in outcomes if isinstance(o, str)) == ["overlaps"] * (RACERS - 1)
@@ -78,7 +64,7 @@ def test_staff_starting_the_same_period_at_once_make_one_run_and_the_others_are_
 
 def test_negative_control_without_the_lock_every_racer_passes_the_checks(monkeypatch):
     monkeypatch.setattr(services, "_lock_policy", _read_without_lock)
-    project, outcomes = race()
+    project, outcomes = period_race()
     # No clean refusal: the racers all got past the overlap check at once, and only the
     # unique constraints of the tables stopped the extra runs (an error page for staff).
     assert "overlaps" not in outcomes

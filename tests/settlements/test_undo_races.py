@@ -9,20 +9,19 @@ negative control takes both locks out: the undo checks before the run's lines ex
 reads the use before the undo's commit, and both go through: an undone use paid to the shop."""
 
 import datetime
-import threading
 import time
 
 import pytest
-from django.db import connection
 from django.db.models import F
 
 from projects.models import ShopRound
 from purchases import services as purchase_services
 from purchases.models import Redemption, Ticket
-from purchases.services import PurchaseError, redemption_undo
+from purchases.services import redemption_undo
 from settlements import services as settlement_services
 from settlements.models import SettlementPolicy, StatementLine
 from settlements.services import settlement_run
+from tests.concurrency import race
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round, make_shop
 from tests.purchases import unlocked
@@ -53,28 +52,15 @@ def spent(ticket, amount, when):
 
 
 def in_threads(*jobs):
-    """Run each (delay, function) in its own thread and connection; the outcomes in order."""
-    outcomes: list = [None] * len(jobs)
-    barrier = threading.Barrier(len(jobs), timeout=60)
+    """Run each (delay, function) in its own thread and connection (tests.concurrency.race),
+    released together and then delayed; the outcomes in order."""
 
-    def run(i, delay, job):
-        try:
-            barrier.wait()
-            time.sleep(delay)
-            outcomes[i] = job()
-        except PurchaseError as error:
-            outcomes[i] = error.code
-        finally:
-            connection.close()
+    def work(i):
+        delay, job = jobs[i]
+        time.sleep(delay)
+        return job()
 
-    threads = [
-        threading.Thread(target=run, args=(i, delay, job)) for i, (delay, job) in enumerate(jobs)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    return race(len(jobs), work)
 
 
 def undo_during_a_run():
