@@ -10,6 +10,7 @@ from projects.services import (
     CatalogError,
     listing_approve,
     listing_reject,
+    round_allocation_mode_set,
     round_enrol_shops,
     round_resume,
     round_suspend,
@@ -113,9 +114,19 @@ class RoundAdmin(admin.ModelAdmin):
         return obj.status_at(timezone.now()).label
 
     def save_model(self, request, obj, form, change):
+        now = timezone.now()
+        if change and "allocation_mode" in form.changed_data:
+            # The form's clean() checked without a lock: the service re-checks under one. If
+            # the round opened or got a lottery since, the rest is saved, not the mode.
+            wanted = obj.allocation_mode
+            obj.allocation_mode = form.initial["allocation_mode"]
+            try:
+                round_allocation_mode_set(round_=obj, mode=wanted, now=now)
+            except CatalogError as error:
+                self.message_user(request, error.message, messages.ERROR)
         super().save_model(request, obj, form, change)
         # Shops approved before this round existed join it if they applied by its deadline.
-        joined = round_enrol_shops(round_=obj, now=timezone.now())
+        joined = round_enrol_shops(round_=obj, now=now)
         if joined:
             self.message_user(request, _("%(n)s店舗がこの期に参加しました。") % {"n": joined})
 

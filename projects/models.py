@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -191,9 +192,25 @@ class AllocationMode(models.TextChoices):
     LOTTERY = "lottery", _("抽選")
 
 
+# Refused in the round's form and by projects.services.round_allocation_mode_set alike.
+ALLOCATION_MODE_FIXED = _(
+    "この期は募集開始後か、すでに申込・抽選の設定があるため、配分方式(先着順/抽選)は"
+    "変更できません。"
+)
+
+
 class RoundQuerySet(models.QuerySet):
     def open_at(self, now: datetime.datetime):
         return self.filter(opens_at__lte=now, closes_at__gt=now, suspended=False)
+
+    def mode_fixed_at(self, now: datetime.datetime):
+        """Rounds whose allocation mode may no longer change at `now`: opened (orders and
+        applications come only after that), or holding an order or a lottery whatever their
+        dates say now (staff may have moved the opening later). The apps above name those
+        relations (purchases' orders, the lottery app's lottery): read by name, not imported."""
+        return self.filter(
+            Q(opens_at__lte=now) | Q(orders__isnull=False) | Q(lottery__isnull=False)
+        ).distinct()
 
     def scheduled_at(self, now: datetime.datetime):
         return self.filter(opens_at__gt=now)
@@ -283,6 +300,20 @@ class Round(models.Model):
     def get_absolute_url(self) -> str:
         return reverse(
             "projects:round_detail", kwargs={"slug": self.project.slug, "number": self.number}
+        )
+
+    def clean(self):
+        super().clean()
+        # The form's check at the clock's time; round_allocation_mode_set re-checks under a lock.
+        if self.pk is not None and self.allocation_mode_fixed(timezone.now()):
+            raise ValidationError({"allocation_mode": ALLOCATION_MODE_FIXED})
+
+    def allocation_mode_fixed(self, now: datetime.datetime) -> bool:
+        """This copy's allocation mode differs from the stored one, which may not change."""
+        stored = Round.objects.filter(pk=self.pk)
+        return (
+            stored.exclude(allocation_mode=self.allocation_mode).exists()
+            and stored.mode_fixed_at(now).exists()
         )
 
     @property

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import (
+    ALLOCATION_MODE_FIXED,
     LISTING_REVIEWED_FIELDS,
     Listing,
     ListingReview,
@@ -44,6 +45,7 @@ class CatalogError(DomainError):
         "listing_not_reviewable": _("審査待ちか承認済みのリターンだけを差し戻せます。"),
         "rejection_reason_required": _("差し戻しの理由を入力してください(店舗にお知らせします)。"),
         "listing_price": _("1口の金額が事業のルールに合いません。%(reason)s"),
+        "allocation_mode_fixed": ALLOCATION_MODE_FIXED,
     }
 
 
@@ -373,4 +375,18 @@ def round_suspend(*, round_: Round, reason: str, now: datetime.datetime) -> Roun
 def round_resume(*, round_: Round) -> Round:
     Round.objects.filter(pk=round_.pk).update(suspended=False, suspended_at=None)
     round_.refresh_from_db()
+    return round_
+
+
+def round_allocation_mode_set(*, round_: Round, mode: str, now: datetime.datetime) -> Round:
+    """Switch a round between first come and lottery, only while nothing depends on its mode
+    (Round.allocation_mode_fixed), or CatalogError. The round's row is locked first, as
+    lottery_create locks it: a lottery set up meanwhile is seen here, and this change there."""
+    with transaction.atomic():
+        locked = Round.objects.select_for_update().get(pk=round_.pk)
+        locked.allocation_mode = mode
+        if locked.allocation_mode_fixed(now):
+            raise CatalogError("allocation_mode_fixed")
+        Round.objects.filter(pk=round_.pk).update(allocation_mode=mode)
+    round_.allocation_mode = mode
     return round_
