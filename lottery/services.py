@@ -66,17 +66,22 @@ class LotteryError(DomainError):
 # --- Setting up -----------------------------------------------------------------------------
 
 
+def _lock_round(round_id: int) -> Round:
+    return Round.objects.select_for_update().get(pk=round_id)
+
+
 def lottery_create(*, round_: Round, payment_hours: int, now: datetime.datetime) -> LotteryRound:
     """The lottery of a round in lottery mode, its seed drawn and its hash published now:
     before the window opens, so the seed is fixed before any application exists."""
     with transaction.atomic():
         # Read under the round's lock, as projects.services.round_allocation_mode_set takes
         # it: the mode cannot switch to first come between this check and the lottery.
-        locked = Round.objects.select_for_update().get(pk=round_.pk)
+        locked = _lock_round(round_.pk)
         if not locked.is_lottery:
             raise LotteryError("not_lottery")
         if now >= locked.opens_at:
             raise LotteryError("already_open")
+        pause_after_checks()
         return LotteryRound.objects.create(
             round=round_, payment_hours=payment_hours, committed_at=now
         )

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from kaika.debug import pause_after_checks
 from kaika.errors import DomainError
 from kaika.mail import send_email_on_commit
 from projects.models import (
@@ -378,15 +379,20 @@ def round_resume(*, round_: Round) -> Round:
     return round_
 
 
+def _lock_round(round_id: int) -> Round:
+    return Round.objects.select_for_update().get(pk=round_id)
+
+
 def round_allocation_mode_set(*, round_: Round, mode: str, now: datetime.datetime) -> Round:
     """Switch a round between first come and lottery, only while nothing depends on its mode
     (Round.allocation_mode_fixed), or CatalogError. The round's row is locked first, as
     lottery_create locks it: a lottery set up meanwhile is seen here, and this change there."""
     with transaction.atomic():
-        locked = Round.objects.select_for_update().get(pk=round_.pk)
+        locked = _lock_round(round_.pk)
         locked.allocation_mode = mode
         if locked.allocation_mode_fixed(now):
             raise CatalogError("allocation_mode_fixed")
+        pause_after_checks()
         Round.objects.filter(pk=round_.pk).update(allocation_mode=mode)
     round_.allocation_mode = mode
     return round_
