@@ -451,8 +451,17 @@ class StatementLine(models.Model):
     """One ticket use (or its reversal, or a returned transfer brought back) on a statement.
     Each use is on exactly one line (the unique constraint), so never in two statements."""
 
+    # No foreign key in the database either (its check at COMMIT, line by line, was 9 s of
+    # a run of 1.4 M lines, docs/benchmarks.md): lines are written only by settlement_run,
+    # into the statements it created in the same transaction (the INSERT ... SELECT joins
+    # them); statements are never deleted (admin offers no delete, no code does), and the
+    # ORM would still cascade. The index stays: a statement's lines.
     statement = models.ForeignKey(
-        Statement, on_delete=models.CASCADE, related_name="lines", verbose_name=_("精算明細")
+        Statement,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="lines",
+        verbose_name=_("精算明細"),
     )
     kind = models.CharField(_("種類"), max_length=16, choices=LineKind.choices)
     # No foreign key in the database (its per-line check at COMMIT was 12 s of a run of 1.4 M

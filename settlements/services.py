@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, models, transaction
-from django.db.models import Count, ExpressionWrapper, F, Q, Sum
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -186,10 +186,6 @@ class SettlementError(DomainError):
             "精算期間を作成した職員は、その明細を承認できません。別の職員が承認してください。"
         ),
         "reference_required": _("銀行の受付番号を入力してください。"),
-        "changed_meanwhile": _(
-            "精算期間の作成中にチケットの利用が記録または取り消されました。"
-            "もう一度作成してください。"
-        ),
     }
 
 
@@ -214,10 +210,48 @@ def _use_rows(project: Project, until: datetime.datetime):
     return (
         TicketUse.objects.standing()
         .filter(shop__project=project, used_at__lt=until)
-        .filter(statement_line__isnull=True)
+        # NOT EXISTS, not statement_line__isnull: the LEFT JOIN's IS NULL made the planner
+        # expect a few rows and walk a million uses by index (docs/benchmarks.md, 精算).
+        .exclude(Exists(StatementLine.objects.filter(ticket_use=OuterRef("pk"))))
         .annotate(supporters=supporters)
         .order_by()
     )
+
+
+# The period's uses, read once into a table of the run's transaction: the statements' totals
+# and their lines both come from it, so they cannot disagree with each other, and the joins
+# over a million uses run once, in parallel (an INSERT ... SELECT's reading is not).
+PERIOD_USES = "settlement_period_uses"
+
+
+def _collect_uses(project: Project, until: datetime.datetime) -> dict[int, dict[str, int]]:
+    """The period's uses written to PERIOD_USES (dropped by _insert_use_lines, or at the end
+    of the transaction whatever happens); returns each shop's count, face value and
+    supporters' part, summed in the database."""
+    uses_sql, uses_params = (
+        _use_rows(project, until)
+        .values(
+            use_id=F("pk"),
+            use_shop=F("shop_id"),
+            use_amount=F("amount"),
+            use_at=F("used_at"),
+            use_supporters=F("supporters"),
+        )
+        .query.sql_with_params()
+    )
+    # SQLite (the demo's default) keeps a temporary table until it is dropped.
+    on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'CREATE TEMPORARY TABLE "{PERIOD_USES}"{on_commit} AS {uses_sql}',
+            uses_params,
+        )
+        totals = "SELECT use_shop, count(*), sum(use_amount), sum(use_supporters) FROM"
+        cursor.execute(f'{totals} "{PERIOD_USES}" GROUP BY use_shop')
+        return {
+            shop_id: {"count": count, "face": int(face), "supporters": int(supporters)}
+            for shop_id, count, face, supporters in cursor.fetchall()
+        }
 
 
 def _lock_shops(project: Project) -> None:
@@ -253,10 +287,10 @@ def _reversal_rows(project: Project, until: datetime.datetime):
     )
 
 
-def _insert_use_lines(run: SettlementRun, uses) -> dict[int, tuple[int, int, int]]:
-    """One USE line per row of `uses` on its shop's statement of `run`, in one INSERT ...
-    SELECT: a million uses as model instances took minutes (docs/benchmarks.md, 精算).
-    Returns what was written: statement id → (lines, face value, supporters' part)."""
+def _insert_use_lines(run: SettlementRun) -> int:
+    """One USE line per use in PERIOD_USES, on its shop's statement of `run`, in one INSERT
+    ... SELECT: a million uses as model instances took minutes (docs/benchmarks.md, 精算).
+    Returns the number of lines written."""
     line = StatementLine._meta
     columns = ", ".join(
         f'"{line.get_field(name).column}"'
@@ -271,27 +305,21 @@ def _insert_use_lines(run: SettlementRun, uses) -> dict[int, tuple[int, int, int
         )
     )
     statement = Statement._meta
-    uses_sql, uses_params = uses.values_list(
-        "pk", "shop_id", "amount", "used_at", "supporters"
-    ).query.sql_with_params()
     sql = f"""
-        WITH written AS (
-            INSERT INTO "{line.db_table}" ({columns})
-            SELECT s."{statement.pk.column}", %s, u."pk", u."used_at", u."amount",
-                u."supporters", u."amount" - u."supporters"
-            FROM ({uses_sql}) u
-            JOIN "{statement.db_table}" s
-                ON s."{statement.get_field("shop").column}" = u."shop_id"
-                AND s."{statement.get_field("run").column}" = %s
-            RETURNING "{line.get_field("statement").column}" AS statement_id,
-                "face_value", "supporter_part"
-        )
-        SELECT statement_id, count(*), sum(face_value), sum(supporter_part)
-        FROM written GROUP BY statement_id
+        INSERT INTO "{line.db_table}" ({columns})
+        SELECT s."{statement.pk.column}", %s, u.use_id, u.use_at, u.use_amount,
+            u.use_supporters, u.use_amount - u.use_supporters
+        FROM "{PERIOD_USES}" u
+        JOIN "{statement.db_table}" s
+            ON s."{statement.get_field("shop").column}" = u.use_shop
+            AND s."{statement.get_field("run").column}" = %s
     """  # noqa: S608 (names from the models' meta, values as parameters)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [LineKind.USE, *uses_params, run.pk])
-        return {row[0]: tuple(int(x) for x in row[1:]) for row in cursor.fetchall()}
+        cursor.execute(sql, [LineKind.USE, run.pk])
+        written = cursor.rowcount
+        # Gone now rather than at COMMIT: a caller's longer transaction may run again.
+        cursor.execute(f'DROP TABLE "{PERIOD_USES}"')
+    return written
 
 
 def settlement_run(
@@ -334,15 +362,7 @@ def settlement_run(
             created_at=now,
             created_by=staff,
         )
-        # Each shop's uses summed in the database; the lines themselves are written by
-        # _insert_use_lines below, which checks that it wrote exactly these.
-        uses = _use_rows(project, until)
-        use_totals = {
-            row["shop_id"]: row
-            for row in uses.values("shop_id").annotate(
-                count=Count("pk"), face=Sum("amount"), supporters=Sum("supporters")
-            )
-        }
+        use_totals = _collect_uses(project, until)
         lines_by_shop: dict[int, list[StatementLine]] = defaultdict(list)
         for settled in _reversal_rows(project, until):
             lines_by_shop[settled["statement__shop_id"]].append(
@@ -407,16 +427,7 @@ def settlement_run(
                 )
             )
         Statement.objects.bulk_create(statements)
-        written = _insert_use_lines(run, uses)
-        expected = {
-            s.pk: (t["count"], t["face"], t["supporters"])
-            for s in statements
-            if (t := use_totals.get(s.shop_id))
-        }
-        if written != expected:
-            # A use recorded or undone between the two statements: the transaction is rolled
-            # back and staff start the period again.
-            raise SettlementError("changed_meanwhile")
+        _insert_use_lines(run)
         other_lines = []
         for statement in statements:
             for line in lines_by_shop[statement.shop_id]:

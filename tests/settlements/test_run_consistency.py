@@ -1,14 +1,17 @@
-"""The run writes its use lines in one INSERT ... SELECT after summing them per shop: a use
-recorded between the two must not leave a statement whose total differs from its lines."""
+"""The run reads the period's uses once (services.PERIOD_USES) and takes both the statements'
+totals and their lines from that: a use recorded while the run is made cannot leave a
+statement whose total differs from its lines; it waits for the next period."""
 
 import datetime
 
 import pytest
+from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from settlements import services
-from settlements.models import SettlementRun, Statement, StatementLine
-from settlements.services import SettlementError, settlement_run
+from settlements.models import Statement, StatementLine
+from settlements.services import settlement_run
 from tests.conftest import make_user
 from tests.projects.factories import make_project, make_round, make_shop
 from tests.settlements.factories import at, make_ticket, use
@@ -31,25 +34,65 @@ def staff(db):
     return make_user(email="consistency-staff@example.jp", is_staff=True)
 
 
-def test_a_use_recorded_while_the_run_is_made_refuses_the_run_and_saves_nothing(
+UNTIL = timezone.make_aware(datetime.datetime(2026, 12, 16))
+
+
+def _with_a_use_meanwhile(monkeypatch, shop, *, read_again: bool):
+    """A use recorded between the run's reading of the uses and its writing of the lines;
+    with `read_again`, the lines come from a second reading of the live uses instead (the
+    design this replaced: the negative control)."""
+    original = services._insert_use_lines
+
+    def insert(run):
+        use(make_ticket(shop), 700, at(D(2026, 12, 2)))
+        if read_again:
+            uses_sql, params = (
+                services._use_rows(shop.project, UNTIL)
+                .values(
+                    use_id=F("pk"),
+                    use_shop=F("shop_id"),
+                    use_amount=F("amount"),
+                    use_at=F("used_at"),
+                    use_supporters=F("supporters"),
+                )
+                .query.sql_with_params()
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(f'TRUNCATE "{services.PERIOD_USES}"')
+                cursor.execute(f'INSERT INTO "{services.PERIOD_USES}" {uses_sql}', params)
+        return original(run)
+
+    monkeypatch.setattr(services, "_insert_use_lines", insert)
+
+
+def test_a_use_recorded_while_the_run_is_made_waits_for_the_next_period(
     project, staff, monkeypatch
 ):
     shop = make_shop(project)
     use(make_ticket(shop), 1_000, at(D(2026, 12, 1)))
-    original = services._insert_use_lines
+    _with_a_use_meanwhile(monkeypatch, shop, read_again=False)
 
-    def with_a_use_meanwhile(run, uses):
-        use(make_ticket(shop), 700, at(D(2026, 12, 2)))
-        return original(run, uses)
+    run = settlement_run(project=project, period_end=D(2026, 12, 15), staff=staff, now=NOW)
 
-    monkeypatch.setattr(services, "_insert_use_lines", with_a_use_meanwhile)
+    statement = Statement.objects.get(run=run)
+    assert statement.face_value == sum(line.face_value for line in statement.lines.all())
+    assert statement.face_value == 1_000
+    monkeypatch.undo()
+    later = settlement_run(project=project, period_end=D(2026, 12, 31), staff=staff, now=NOW)
+    assert Statement.objects.get(run=later).face_value == 700
+    assert StatementLine.objects.filter(ticket_use__isnull=False).count() == 2
 
-    with pytest.raises(SettlementError) as refused:
-        settlement_run(project=project, period_end=D(2026, 12, 15), staff=staff, now=NOW)
 
-    assert refused.value.code == "changed_meanwhile"
-    assert "もう一度作成してください" in refused.value.message
-    assert not SettlementRun.objects.exists() and not StatementLine.objects.exists()
+def test_negative_control_lines_read_again_disagree_with_the_totals(project, staff, monkeypatch):
+    shop = make_shop(project)
+    use(make_ticket(shop), 1_000, at(D(2026, 12, 1)))
+    _with_a_use_meanwhile(monkeypatch, shop, read_again=True)
+
+    run = settlement_run(project=project, period_end=D(2026, 12, 15), staff=staff, now=NOW)
+
+    statement = Statement.objects.get(run=run)
+    assert statement.face_value == 1_000
+    assert sum(line.face_value for line in statement.lines.all()) == 1_700
 
 
 def test_without_a_use_meanwhile_the_same_run_goes_through_with_totals_equal_to_its_lines(
