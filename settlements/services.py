@@ -493,9 +493,8 @@ def _statements_step(
                 done.append(statement)
         pause_after_checks()
         if done:
-            Statement.objects.filter(pk__in=[s.pk for s in done], status=allowed).update(
-                status=to, **values
-            )
+            # By id alone: the rows are locked and were re-checked above.
+            Statement.objects.filter(pk__in=[s.pk for s in done]).update(status=to, **values)
         for statement in done:
             statement.status = to
             for name, value in values.items():
