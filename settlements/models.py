@@ -269,9 +269,7 @@ class SettlementPolicy(models.Model):
             for day in self.closing_day_list
         )
 
-    def next_period_end(
-        self, latest: datetime.date | None, today: datetime.date
-    ) -> datetime.date:
+    def next_period_end(self, latest: datetime.date | None, today: datetime.date) -> datetime.date:
         """The closing day to close next: the first after the latest period's end or, before
         the first period, the first from today on."""
         return cycle.next_closing_day(

@@ -464,7 +464,8 @@ class StatementsMoved:
 def _lock_statements(statements) -> list[Statement]:
     """The rows of `statements` (a queryset or instances) locked in pk order, so that two staff
     acting on overlapping selections queue instead of deadlocking; the second then reads each
-    row as the first left it. Only the statements' rows (`of`): the shops' stay free for the till."""
+    row as the first left it. Only the statements' rows (`of`): the shops' stay free for the
+    till."""
     if isinstance(statements, models.QuerySet):
         wanted = statements.values("pk")
     else:
