@@ -11,7 +11,8 @@
    hours). A second project with a tenth of the shops and the same redemptions, to show that
    the run's number of queries does not grow with the number of shops.
 3. Timed, as staff live it: settlement_run (its queries counted), the statements checked and
-   approved through the admin's actions (each through its service, logged), bank_file_export;
+   approved through the admin's actions (the whole selection in one service call, each
+   statement logged), bank_file_export;
    the file is read back with bank_file.parse and every total checked against what was written.
 4. Figures to .bench/settlement.json and to the section of docs/benchmarks.md between the two
    `bench-settlement:` comment lines (bench/report.py rewrites only its own lines).
@@ -396,7 +397,8 @@ def staff_pair(slug: str = "bench-settlement"):
 
 def _admin_action(action: str, queryset, user) -> None:
     """An admin action on `queryset`, as the statement list's action menu runs it for `user`
-    (each statement through its service, each logged in the admin's history)."""
+    (the selection through statements_check/statements_approve at once, each statement
+    logged in the admin's history)."""
     from django.contrib import admin
     from django.contrib.messages.storage.cookie import CookieStorage
     from django.test import RequestFactory

@@ -6,11 +6,13 @@ emails and holds it (settlements.services); a wrong account is corrected by the 
 """
 
 import re
+from collections import defaultdict
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
+from django.db import transaction
+from django.db.models import Max, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -18,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kaika.admin import confirmed_action, log_action_done
+from kaika.admin import confirmed_action, log_action_done, log_actions_done
 from kaika.downloads import private_download
 from projects.models import Project
 from settlements import books_files
@@ -44,10 +46,10 @@ from settlements.services import (
     bank_file_redownload,
     payee_account_confirm,
     settlement_run,
-    statement_approve,
-    statement_check,
     statement_mark_paid,
     statement_return,
+    statements_approve,
+    statements_check,
 )
 
 FULL_NUMBER_PERMISSION = "settlements.view_full_account"
@@ -253,6 +255,31 @@ class StartRunForm(forms.Form):
     )
 
 
+def project_cycles(today) -> list[dict]:
+    """Each project's closing days, its latest period's end and the closing day to close next,
+    for the form that starts a period (staff should not have to guess a valid day)."""
+    projects = (
+        Project.objects.annotate(latest=Max("settlement_runs__period_end"))
+        .select_related("settlement_policy")
+        .order_by("-created_at", "-pk")
+    )
+    cycles = []
+    for project in projects:
+        try:
+            policy = project.settlement_policy
+        except SettlementPolicy.DoesNotExist:
+            policy = SettlementPolicy(project=project)  # the defaults, as settlement_run uses
+        cycles.append(
+            {
+                "project": project,
+                "closing_days": policy.closing_days_text,
+                "latest": project.latest,
+                "next": policy.next_period_end(project.latest, today),
+            }
+        )
+    return cycles
+
+
 class StatementInline(admin.TabularInline):
     model = Statement
     extra = 0
@@ -372,7 +399,14 @@ class SettlementRunAdmin(ReadOnlyAdmin):
     def start_view(self, request):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = StartRunForm(request.POST or None)
+        cycles = project_cycles(timezone.localdate())
+        # One programme (the usual case): its next closing day is filled in.
+        initial = (
+            {"project": cycles[0]["project"], "period_end": cycles[0]["next"]}
+            if len(cycles) == 1
+            else {}
+        )
+        form = StartRunForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
                 run = settlement_run(
@@ -400,6 +434,7 @@ class SettlementRunAdmin(ReadOnlyAdmin):
                 "title": _("精算期間を締める"),
                 "opts": self.model._meta,
                 "form": form,
+                "cycles": cycles,
             },
         )
 
@@ -428,6 +463,36 @@ class StatementLineInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Statements named in a refusal told for many at once; the rest are counted.
+NAMED_IN_REFUSAL = 3
+
+
+def refusal_messages(refused) -> list[str]:
+    """One message per reason (the error's code and its parameters other than the statement),
+    in the service's own sentence: naming a few of its statements and counting the rest,
+    rather than 3,000 messages when a whole programme is refused."""
+    groups: dict[tuple, list] = defaultdict(list)
+    for statement, error in refused:
+        others = tuple(sorted((k, str(v)) for k, v in error.params.items() if k != "statement"))
+        groups[(error.code, others)].append((statement, error))
+    messages_ = []
+    for group in groups.values():
+        error = group[0][1]
+        if "statement" in error.params and len(group) > 1:
+            names = "、".join(str(statement) for statement, _e in group[:NAMED_IN_REFUSAL])
+            if len(group) > NAMED_IN_REFUSAL:
+                names = _("%(names)s ほか%(n)s件") % {
+                    "names": names,
+                    "n": f"{len(group) - NAMED_IN_REFUSAL:,}",
+                }
+            error = type(error)(error.code, **{**error.params, "statement": names})
+        messages_.append(
+            _("%(n)s件の明細は変更できませんでした。%(reason)s")
+            % {"n": f"{len(group):,}", "reason": error.message}
+        )
+    return messages_
 
 
 class BankReferenceForm(forms.Form):
@@ -522,13 +587,30 @@ class StatementAdmin(ReadOnlyAdmin):
                 messages.SUCCESS,
             )
 
+    def _all_at_once(self, request, queryset, service, done_message):
+        """A step over the whole selection in one service call (a programme's 3,200 statements
+        one by one came near the server's 30 s timeout: docs/benchmarks.md, 精算): each
+        statement moved is logged, the refusals are told once per reason."""
+        with transaction.atomic():  # the statements and their history entries, together
+            moved = service(statements=queryset, by=request.user, now=timezone.now())
+            log_actions_done(request, moved.done, done_message)
+        if moved.done:
+            self.message_user(
+                request,
+                _("%(n)s件の明細を「%(what)s」にしました。")
+                % {"n": len(moved.done), "what": done_message},
+                messages.SUCCESS,
+            )
+        for message in refusal_messages(moved.refused):
+            self.message_user(request, message, messages.ERROR)
+
     @admin.action(description=_("確認済みにする"), permissions=["flow"])
     def check_statements(self, request, queryset):
-        self._each(request, queryset, statement_check, StatementStatus.CHECKED.label)
+        self._all_at_once(request, queryset, statements_check, StatementStatus.CHECKED.label)
 
     @admin.action(description=_("承認する(作成者以外)"), permissions=["flow"])
     def approve_statements(self, request, queryset):
-        self._each(request, queryset, statement_approve, StatementStatus.APPROVED.label)
+        self._all_at_once(request, queryset, statements_approve, StatementStatus.APPROVED.label)
 
     @admin.action(description=_("支払済みにする(銀行の受付番号)"), permissions=["flow"])
     def mark_paid(self, request, queryset):

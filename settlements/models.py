@@ -261,6 +261,21 @@ class SettlementPolicy(models.Model):
     def closing_day_list(self) -> list[int]:
         return cycle.parse_closing_days(self.closing_days)
 
+    @property
+    def closing_days_text(self) -> str:
+        """`"15,31"` as staff say it: 15日・末日."""
+        return "・".join(
+            str(_("末日")) if day == cycle.MONTH_END else str(_("%(day)s日") % {"day": day})
+            for day in self.closing_day_list
+        )
+
+    def next_period_end(self, latest: datetime.date | None, today: datetime.date) -> datetime.date:
+        """The closing day to close next: the first after the latest period's end or, before
+        the first period, the first from today on."""
+        return cycle.next_closing_day(
+            self.closing_day_list, latest or today - datetime.timedelta(days=1)
+        )
+
     def payment_date(self, period_end: datetime.date) -> datetime.date:
         return cycle.bank_business_days_after(period_end, self.pay_after_business_days)
 

@@ -439,34 +439,117 @@ def settlement_run(
 
 def _locked_statement(statement: Statement, *allowed: str) -> Statement:
     locked = Statement.objects.select_for_update().select_related("run").get(pk=statement.pk)
-    if locked.status not in allowed:
-        raise SettlementError(
-            "wrong_status", statement=str(locked), status=locked.get_status_display()
-        )
+    if error := _wrong_status(locked, allowed):
+        raise error
     return locked
+
+
+def _wrong_status(statement: Statement, allowed) -> SettlementError | None:
+    """The one rule of the flow's order: a step applies only to a statement in `allowed`."""
+    if statement.status in allowed:
+        return None
+    return SettlementError(
+        "wrong_status", statement=str(statement), status=statement.get_status_display()
+    )
 
 
 def statement_check(*, statement: Statement, by: User, now: datetime.datetime) -> Statement:
-    """A staff member has checked the statement's totals and lines."""
-    with transaction.atomic():
-        locked = _locked_statement(statement, StatementStatus.DRAFT)
-        locked.status = StatementStatus.CHECKED
-        locked.checked_at, locked.checked_by = now, by
-        locked.save(update_fields=["status", "checked_at", "checked_by"])
-    return locked
+    """statements_check on one statement: its refusal raised."""
+    return _one(statements_check(statements=[statement], by=by, now=now))
 
 
 def statement_approve(*, statement: Statement, by: User, now: datetime.datetime) -> Statement:
-    """Four eyes: a checked statement is approved by someone other than the staff member who
-    prepared the run (that one could otherwise pay whatever they prepared)."""
+    """statements_approve on one statement: its refusal raised."""
+    return _one(statements_approve(statements=[statement], by=by, now=now))
+
+
+@dataclass(frozen=True)
+class StatementsMoved:
+    """What a step over many statements did: those it moved (as written) and those it left,
+    each with the SettlementError the one-statement step raises for it."""
+
+    done: list[Statement]
+    refused: list[tuple[Statement, SettlementError]]
+
+
+def _lock_statements(statements) -> list[Statement]:
+    """The rows of `statements` (a queryset or instances) locked in pk order, so that two staff
+    acting on overlapping selections queue instead of deadlocking; the second then reads each
+    row as the first left it. Only the statements' rows (`of`): the shops' stay free for the
+    till."""
+    if isinstance(statements, models.QuerySet):
+        wanted = statements.values("pk")
+    else:
+        wanted = [statement.pk for statement in statements]
+    return list(
+        Statement.objects.filter(pk__in=wanted)
+        .select_for_update(of=("self",))
+        .select_related("run", "shop")
+        .order_by("pk")
+    )
+
+
+def _statements_step(
+    statements, *, allowed: str, to: str, refuse=None, **values
+) -> StatementsMoved:
+    """Lock, re-check each statement (its status, then `refuse(statement)`'s rule), and move
+    those that pass to `to` with `values` in one UPDATE: a fixed number of queries, whatever
+    the number of statements."""
     with transaction.atomic():
-        locked = _locked_statement(statement, StatementStatus.CHECKED)
-        if locked.run.created_by_id == by.pk:
-            raise SettlementError("own_statement")
-        locked.status = StatementStatus.APPROVED
-        locked.approved_at, locked.approved_by = now, by
-        locked.save(update_fields=["status", "approved_at", "approved_by"])
-    return locked
+        done, refused = [], []
+        for statement in _lock_statements(statements):
+            error = _wrong_status(statement, (allowed,)) or (refuse and refuse(statement))
+            if error:
+                refused.append((statement, error))
+            else:
+                done.append(statement)
+        pause_after_checks()
+        if done:
+            # By id alone: the rows are locked and were re-checked above.
+            Statement.objects.filter(pk__in=[s.pk for s in done]).update(status=to, **values)
+        for statement in done:
+            statement.status = to
+            for name, value in values.items():
+                setattr(statement, name, value)
+    return StatementsMoved(done, refused)
+
+
+def _one(moved: StatementsMoved) -> Statement:
+    """The one statement of a step on one: moved, or its refusal raised."""
+    if moved.refused:
+        raise moved.refused[0][1]
+    if not moved.done:
+        raise Statement.DoesNotExist
+    return moved.done[0]
+
+
+def statements_check(*, statements, by: User, now: datetime.datetime) -> StatementsMoved:
+    """A staff member has checked the statements' totals and lines (drafts only)."""
+    return _statements_step(
+        statements,
+        allowed=StatementStatus.DRAFT,
+        to=StatementStatus.CHECKED,
+        checked_at=now,
+        checked_by=by,
+    )
+
+
+def statements_approve(*, statements, by: User, now: datetime.datetime) -> StatementsMoved:
+    """Four eyes, statement by statement: a checked statement is approved by someone other
+    than the staff member who prepared its run (that one could otherwise pay whatever they
+    prepared)."""
+
+    def own(statement: Statement) -> SettlementError | None:
+        return SettlementError("own_statement") if statement.run.created_by_id == by.pk else None
+
+    return _statements_step(
+        statements,
+        allowed=StatementStatus.CHECKED,
+        to=StatementStatus.APPROVED,
+        refuse=own,
+        approved_at=now,
+        approved_by=by,
+    )
 
 
 def statement_mark_paid(

@@ -165,13 +165,22 @@ def _days(lines: list[StatementLine]) -> list[Day]:
     return list(days.values())
 
 
+def _redemptions(lines: list[StatementLine]) -> int:
+    """The payments at the till settled by these lines: what the operator counts. One payment
+    may use several tickets, each a line of its own."""
+    return len({line.ticket_use.redemption_id for line in lines if line.kind == LineKind.USE})
+
+
 def _statement_context(shop, statement):
     lines = _lines(statement)
+    count = _redemptions(lines)
     return {
         "shop": shop,
         "statement": statement,
         "days": _days(lines),
-        "count": sum(1 for line in lines if line.kind == LineKind.USE),
+        "count": count,
+        # Fewer payments than use lines: say why the rows outnumber the count.
+        "split": count < sum(1 for line in lines if line.kind == LineKind.USE),
         "kinds": LineKind,
         "office": settings.KAIKA_OFFICE,
         "office_is_demo": settings.KAIKA_OFFICE_IS_DEMO,
@@ -231,7 +240,8 @@ def statement_csv(request, shop_id: int, statement_id: int):
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow([str(h) for h in STATEMENT_CSV_HEADER])
-    for line in _lines(statement):
+    lines = _lines(statement)
+    for line in lines:
         at = timezone.localtime(line.used_at)
         writer.writerow(
             [
@@ -247,6 +257,7 @@ def statement_csv(request, shop_id: int, statement_id: int):
             ]
         )
     writer.writerow([])
+    writer.writerow([_("利用件数(お会計の回数)"), "", "", "", "", _redemptions(lines)])
     for label, value in (
         (_("利用額(額面)"), statement.face_value),
         (_("うち支援者の負担分"), statement.supporter_part),

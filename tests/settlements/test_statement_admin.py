@@ -135,3 +135,25 @@ def test_a_statement_page_shows_its_lines(project, preparer):
     page = client.get(reverse("admin:settlements_statement_change", args=[statement.pk]))
     assert page.status_code == 200
     assert "精算明細の行" in page.content.decode()
+
+
+def test_the_start_form_lists_the_closing_days_and_fills_in_the_next_one(project, preparer):
+    _, client = preparer
+    start(client, project, "2026-12-15")
+
+    page = client.get(reverse(START)).content.decode()
+
+    assert "15日・末日" in page  # the default policy: 15,31
+    assert "2026-12-15" in page  # the latest period's end
+    assert "2026-12-31" in page  # the next one, also filled in (the only programme)
+    assert 'value="2026-12-31"' in page
+
+
+def test_before_any_period_the_next_closing_day_is_the_first_from_today():
+    from settlements.models import SettlementPolicy
+
+    policy = SettlementPolicy(closing_days="10,31")
+    assert policy.closing_days_text == "10日・末日"
+    assert policy.next_period_end(None, D(2027, 2, 10)) == D(2027, 2, 10)
+    assert policy.next_period_end(None, D(2027, 2, 11)) == D(2027, 2, 28)
+    assert policy.next_period_end(D(2027, 2, 10), D(2027, 4, 1)) == D(2027, 2, 28)

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from purchases.models import Redemption
+from purchases.models import Redemption, TicketUse
 from settlements.models import Statement, StatementStatus
 from settlements.services import (
     settlement_run,
@@ -189,3 +189,41 @@ def test_the_list_is_paginated_newest_first(setting):
     assert 'rel="next"' in first and days[STATEMENTS_PER_PAGE].strftime("%Y-%m-%d") in first
     second = setting["client"].get(list_url(shop), {"page": 2}).content.decode()
     assert days[0].strftime("%Y-%m-%d") in second and 'rel="prev"' in second
+
+
+def test_the_count_is_of_payments_at_the_till_not_of_ticket_lines(setting):
+    """One payment of 1,500 yen over two tickets (two lines) and one of 300 yen: 2 uses."""
+    shop = setting["shop"]
+    first = use(make_ticket(shop, face=1_000), 1_000, at(D(2026, 12, 1), 9))
+    second = make_ticket(shop, face=1_000)
+    TicketUse.objects.create(
+        ticket=second,
+        shop=shop,
+        amount=500,
+        balance_after=500,
+        used_at=first.used_at,
+        redemption=first.redemption,
+    )
+    Redemption.objects.filter(pk=first.redemption_id).update(amount=1_500)
+    use(make_ticket(shop), 300, at(D(2026, 12, 2), 18))
+    statement = approved(setting, D(2026, 12, 15))
+    client = setting["client"]
+
+    for name in ("statement_detail", "statement_print"):
+        text = client.get(detail_url(statement, name)).content.decode()
+        assert "明細(利用 2件)" in text
+        assert "チケットごとに1行ずつ" in text
+    response = client.post(
+        download_url("settlements:statement_csv", shop_id=shop.pk, statement_id=statement.pk)
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8").lstrip("\ufeff"))))
+    assert len([row for row in rows if row[2:3] == ["利用"]]) == 3  # a row per ticket line
+    assert ["利用件数(お会計の回数)", "", "", "", "", "2"] in rows
+
+
+def test_one_ticket_per_payment_needs_no_note(setting):
+    shop = setting["shop"]
+    use(make_ticket(shop), 1_200, at(D(2026, 12, 1)))
+    statement = approved(setting, D(2026, 12, 15))
+    text = setting["client"].get(detail_url(statement)).content.decode()
+    assert "明細(利用 1件)" in text and "チケットごとに1行ずつ" not in text
