@@ -13,6 +13,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lottery.draw import seed_hash
 from projects.models import Listing, Round
@@ -95,8 +96,8 @@ class Application(models.Model):
     updated_at = models.DateTimeField(_("更新日時"))
 
     class Meta:
-        verbose_name = _("抽選の申込")
-        verbose_name_plural = _("抽選の申込")
+        verbose_name = pgettext_lazy("model", "抽選の申込")
+        verbose_name_plural = pgettext_lazy("models", "抽選の申込")
         ordering = ["-created_at"]
         constraints = [
             # One application per person per round, whatever the requests race.
@@ -215,8 +216,8 @@ class Allotment(models.Model):
     )
 
     class Meta:
-        verbose_name = _("当選")
-        verbose_name_plural = _("当選")
+        verbose_name = pgettext_lazy("model", "当選")
+        verbose_name_plural = pgettext_lazy("models", "当選")
         ordering = ["draw_pass", "application_id", "listing_id"]
 
     def __str__(self) -> str:

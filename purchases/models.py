@@ -24,6 +24,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from projects.models import Listing, Project, Round, Shop
 
@@ -616,7 +617,7 @@ class PaymentEvent(models.Model):
     event_id = models.CharField(_("イベント番号"), max_length=255)
     type = models.CharField(_("種類"), max_length=100)
     # What the event is about: a checkout (cs_...) or a charge (ch_...).
-    object_id = models.CharField(_("対象"), max_length=255, blank=True)
+    object_id = models.CharField(pgettext_lazy("payment event", "対象"), max_length=255, blank=True)
     order = models.ForeignKey(
         Order,
         on_delete=models.PROTECT,

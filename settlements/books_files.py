@@ -6,6 +6,7 @@ import io
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -68,7 +69,7 @@ def workbook_bytes(books: Books) -> bytes:
     summary.title = _("概要")
     at = timezone.localtime(books.now)
     summary.append([_("プロジェクト"), books.project.name])
-    summary.append([_("対象"), _scope(books)])
+    summary.append([pgettext("books scope", "対象"), _scope(books)])
     summary.append([_("集計日時"), f"{at:%Y-%m-%d %H:%M}"])
     problems = [
         f"{row.label}: {problem}" for row in books.by_round for problem in row.figures.imbalances()
