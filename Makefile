@@ -51,8 +51,9 @@ bench-settlement: install messages
 	$(PY) -m bench.settlement
 
 # The waiting room at 9:00 (issue 23, bench/waitroom.py): fairness, the waiting page against
-# the static file, the till with and without the wave. Its own database; figures printed and
-# in .bench/waitroom.json (docs/benchmarks.md, "Waiting room", by hand).
+# the static file, the till with and without the wave, the crowd of 20,000 signed-in visitors
+# ordering (about 8 minutes on 2 cores). Its own database; figures printed and in
+# .bench/waitroom.json (docs/benchmarks.md, "Waiting room", by hand).
 bench-waitroom: $(VENV)/.bench-installed messages
 	$(PY) -m bench.waitroom
 

@@ -224,6 +224,8 @@ class Stack:
     def __init__(self, env: dict[str, str], serve_port: int):
         self.env = env
         self.serve_port = serve_port
+        # The waiting room's own pool, as `make serve` runs it (deploy/serve.py).
+        self.waiting_bind = f"127.0.0.1:{nginx.free_port()}"
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs = STATE / "logs"
 
@@ -236,27 +238,29 @@ class Stack:
             STATE / "nginx",
             listen=f"127.0.0.1:{self.serve_port}",
             upstreams=[self.env["GUNICORN_BIND"]],
+            waiting_upstreams=[self.waiting_bind],
             static_root=Path(self.env["STATIC_ROOT"]),
             media_root=Path(self.env["MEDIA_ROOT"]),
         )
         nginx.check(config)
 
-        def spawn(name: str, command: list[str]) -> None:
+        def spawn(name: str, command: list[str], env: dict[str, str] | None = None) -> None:
             out = (self.logs / f"{name}.log").open("w")
             self.processes[name] = subprocess.Popen(
                 command,
-                env=self.env,
+                env=env or self.env,
                 cwd=BASE_DIR,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
-        spawn("gunicorn", [PY, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "kaika.wsgi"])
-        spawn("worker", [PY, "manage.py", "db_worker", "--no-reload"])
+        for name, (command, env) in deploy_serve.app_processes(self.env, self.waiting_bind).items():
+            spawn(name, command, env)
         nginx.wait_for_port(
             self.env["GUNICORN_BIND"], timeout=30, process=self.processes["gunicorn"]
         )
+        nginx.wait_for_port(self.waiting_bind, timeout=30, process=self.processes["waiting"])
         spawn("nginx", nginx.command(config))
         nginx.wait_for_port(f"127.0.0.1:{self.serve_port}", process=self.processes["nginx"])
 

@@ -5,6 +5,10 @@
    polling their place in a paused queue of BENCH_WAITROOM_QUEUE, and new arrivals.
 3. The till: one operator redeeming (entry, confirmation, 確定) back to back, alone, then
    while wrk sends new arrivals to the waiting page; p95 of a whole redemption each time.
+4. The crowd: BENCH_CROWD_VISITORS signed-in visitors arriving within the 60 s around an
+   opening, polling, and posting real orders when let in (bench/waitroom_crowd.py); the
+   serving processes sampled each second (CPU by group, gunicorn's listen backlog), the
+   order POST's percentiles, and PostgreSQL checked after against the listing's stock.
 
 Its own database (BENCH_WAITROOM_DATABASE_URL, default kaika_bench_waitroom, rebuilt) and the
 bench's Redis (BENCH_REDIS_URL). Figures to .bench/waitroom.json and printed; the numbers go to
@@ -32,6 +36,12 @@ TILL_SECONDS = int(os.environ.get("BENCH_TILL_SECONDS", "20"))
 # The wave as specified: 20,000 visitors, each reloading every 5-10 s (7.5 s on average), and
 # 333 new arrivals a second: about 3,000 requests a second, from 64 connections 20 ms apart.
 WAVE_DELAY_MS = os.environ.get("BENCH_WAVE_DELAY_MS", "20")
+CROWD = int(os.environ.get("BENCH_CROWD_VISITORS", "20000"))
+# Which phases run (an experiment may run only the crowd: BENCH_WAITROOM_PHASES=crowd).
+PHASES = set(os.environ.get("BENCH_WAITROOM_PHASES", "fairness,pages,till,crowd").split(","))
+# Arrivals start 30 s before the opening; the crowd stops CROWD_AFTER seconds after it.
+CROWD_LEAD = float(os.environ.get("BENCH_CROWD_LEAD", "35"))
+CROWD_AFTER = float(os.environ.get("BENCH_CROWD_AFTER", "90"))
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -85,6 +95,109 @@ def till(host: str, data: dict, seconds: float) -> dict:
     }
 
 
+def listen_backlog(ports: dict[str, int]) -> dict[str, int]:
+    """Connections waiting to be accepted on each listening port (ss's Recv-Q)."""
+    out = run.subprocess.run(
+        ["ss", "-ltnH"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()
+    found = dict.fromkeys(ports, 0)
+    for line in out:
+        fields = line.split()
+        if len(fields) >= 4:
+            for name, port in ports.items():
+                if fields[3].endswith(f":{port}"):
+                    found[name] = int(fields[1])
+    return found
+
+
+class Saturation(threading.Thread):
+    """Each second: cores used by each group of serving processes, the whole machine's busy
+    share, and the listen backlog of each gunicorn pool."""
+
+    def __init__(self, stack, ports: dict[str, int]):
+        super().__init__(daemon=True)
+        self.stack, self.ports = stack, ports
+        self.samples: list[dict] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        before, ticks, clock = run.server_cpu(self.stack), run.cpu_ticks(), time.monotonic()
+        while not self.stopping.wait(1.0):
+            now_cpu, now_ticks, now = run.server_cpu(self.stack), run.cpu_ticks(), time.monotonic()
+            cores: dict[str, float] = {}
+            for pid, (group, seconds) in now_cpu.items():
+                cores[group] = cores.get(group, 0.0) + seconds - before.get(pid, (group, 0.0))[1]
+            wall = now - clock
+            self.samples.append(
+                {
+                    "cores": {g: round(c / wall, 3) for g, c in cores.items()},
+                    "machine_busy": round(
+                        (now_ticks[0] - ticks[0]) / max(now_ticks[1] - ticks[1], 1), 3
+                    ),
+                    "backlog": listen_backlog(self.ports),
+                }
+            )
+            before, ticks, clock = now_cpu, now_ticks, now
+
+    def summary(self) -> dict:
+        groups = sorted({g for s in self.samples for g in s["cores"]})
+        cores = {g: [s["cores"].get(g, 0.0) for s in self.samples] for g in groups}
+        busy = [s["machine_busy"] for s in self.samples]
+        return {
+            "seconds": len(self.samples),
+            "cores_mean": {g: round(sum(v) / max(len(v), 1), 2) for g, v in cores.items()},
+            "cores_p95": {g: round(run.percentile(v, 95), 2) for g, v in cores.items()},
+            "machine_busy_mean": round(sum(busy) / max(len(busy), 1), 3),
+            "machine_busy_p95": round(run.percentile(busy, 95), 3),
+            "seconds_machine_busy_over_95pct": sum(1 for b in busy if b > 0.95),
+            "backlog_max": {
+                n: max((s["backlog"][n] for s in self.samples), default=0) for n in self.ports
+            },
+        }
+
+
+def crowd(stack, env: dict, host: str) -> dict:
+    """The 9:00 opening with CROWD visitors (see the module's docstring, 4)."""
+    out = run.STATE / "waitroom-crowd.json"
+    run.log(f"crowd: {CROWD:,} signed-in visitors, the opening {CROWD_LEAD:.0f} s after setup")
+    run.subprocess.run(
+        [run.PY, "-m", "bench.waitroom_setup", "--crowd", str(CROWD), str(CROWD_LEAD), str(out)],
+        env=env,
+        cwd=run.BASE_DIR,
+        check=True,
+    )
+    data = json.loads(out.read_text())
+    ports = {
+        "app": int(env["GUNICORN_BIND"].rpartition(":")[2]),
+        "waiting": int(stack.waiting_bind.rpartition(":")[2]),
+    }
+    sampler = Saturation(stack, ports)
+    sampler.start()
+    with run.Measured(stack) as cpu:
+        client = run.subprocess.run(
+            [run.PY, "-m", "bench.waitroom_crowd", str(out), host, str(CROWD_AFTER)],
+            env=env,
+            cwd=run.BASE_DIR,
+            check=False,
+            stdout=run.subprocess.PIPE,
+            stderr=(run.STATE / "logs" / "crowd.log").open("w"),
+            text=True,
+        ).stdout
+    sampler.stopping.set()
+    sampler.join()
+    result = {
+        "client": json.loads(client.strip().splitlines()[-1]),
+        "client_cpu": cpu.figures(),
+        "saturation": sampler.summary(),
+        "samples": sampler.samples,
+        "admit_per_second": data["admit_per_second"],
+    }
+    result["database"] = run.django_json(
+        env, "bench.waitroom_setup", "--crowd-check", str(data["project_id"])
+    )
+    return result
+
+
 def main() -> int:
     os.environ["BENCH_DATABASE_URL"] = os.environ.get(
         "BENCH_WAITROOM_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kaika_bench_waitroom"
@@ -100,9 +213,10 @@ def main() -> int:
     run.manage(env, "migrate", "--noinput", "-v", "0")
     run.manage(env, "collectstatic", "--noinput", "-v", "0")
 
-    run.log(f"fairness: {VISITORS:,} visitors within the 60 s around the opening")
-    results["fairness"] = run.django_json(env, "bench.waitroom_fairness", str(VISITORS))
-    run.log(f"  {results['fairness']}")
+    if "fairness" in PHASES:
+        run.log(f"fairness: {VISITORS:,} visitors within the 60 s around the opening")
+        results["fairness"] = run.django_json(env, "bench.waitroom_fairness", str(VISITORS))
+        run.log(f"  {results['fairness']}")
 
     out = run.STATE / "waitroom-data.json"
     run.subprocess.run(
@@ -131,70 +245,87 @@ def main() -> int:
         static_file.parent.mkdir(parents=True, exist_ok=True)
         static_file.write_bytes(b"x" * len(page.encode()))
 
-        endpoints["static"] = run.wrk(
-            stack, "static file (waiting page size)", f"{host}/static/bench/waiting-size.html"
-        )
-        endpoints["waiting_poll"] = run.wrk(
-            stack,
-            "waiting page, a visitor polling their place",
-            f"{host}{wait_path}",
-            headers=(f"Cookie: sessionid={session}; kaika_wr={visitor}",),
-        )
-        endpoints["waiting_arrival"] = run.wrk(
-            stack,
-            "waiting page, new arrivals (each joins the queue)",
-            f"{host}{wait_path}",
-            headers=(f"Cookie: sessionid={session}",),
-        )
-        run.log(f"till alone: {TILL_SECONDS} s")
-        results["till_alone"] = till(host, data, TILL_SECONDS)
-        run.log(f"  {results['till_alone']}")
-        for key, label, delay in (
-            ("wave", "the wave as specified (~3,000 req/s)", WAVE_DELAY_MS),
-            ("flood", "a flood (wrk as fast as it can)", None),
-        ):
-            run.log(f"till during {label}")
-            wave: dict = {}
-            if delay:
-                os.environ["BENCH_WRK_DELAY_MS"] = delay
-            thread = threading.Thread(
-                target=lambda label=label, wave=wave: wave.update(
-                    run.wrk(
-                        stack,
-                        f"waiting page arrivals, {label}",
-                        f"{host}{wait_path}",
-                        headers=(f"Cookie: sessionid={session}",),
-                        seconds=TILL_SECONDS + 4,
+        if "pages" in PHASES:
+            endpoints["static"] = run.wrk(
+                stack, "static file (waiting page size)", f"{host}/static/bench/waiting-size.html"
+            )
+            endpoints["waiting_poll"] = run.wrk(
+                stack,
+                "waiting page, a visitor polling their place",
+                f"{host}{wait_path}",
+                headers=(f"Cookie: sessionid={session}; kaika_wr={visitor}",),
+            )
+            endpoints["waiting_arrival"] = run.wrk(
+                stack,
+                "waiting page, new arrivals (each joins the queue)",
+                f"{host}{wait_path}",
+                headers=(f"Cookie: sessionid={session}",),
+            )
+        if "till" in PHASES:
+            run.log(f"till alone: {TILL_SECONDS} s")
+            results["till_alone"] = till(host, data, TILL_SECONDS)
+            run.log(f"  {results['till_alone']}")
+            for key, label, delay in (
+                ("wave", "the wave as specified (~3,000 req/s)", WAVE_DELAY_MS),
+                ("flood", "a flood (wrk as fast as it can)", None),
+            ):
+                run.log(f"till during {label}")
+                wave: dict = {}
+                if delay:
+                    os.environ["BENCH_WRK_DELAY_MS"] = delay
+                thread = threading.Thread(
+                    target=lambda label=label, wave=wave: wave.update(
+                        run.wrk(
+                            stack,
+                            f"waiting page arrivals, {label}",
+                            f"{host}{wait_path}",
+                            headers=(f"Cookie: sessionid={session}",),
+                            seconds=TILL_SECONDS + 4,
+                        )
                     )
                 )
-            )
-            thread.start()
-            time.sleep(2)  # the wave is on
-            results[f"till_{key}"] = till(host, data, TILL_SECONDS)
-            thread.join()
-            os.environ.pop("BENCH_WRK_DELAY_MS", None)
-            endpoints[f"{key}_arrival"] = wave
-            run.log(f"  {results[f'till_{key}']}")
+                thread.start()
+                time.sleep(2)  # the wave is on
+                results[f"till_{key}"] = till(host, data, TILL_SECONDS)
+                thread.join()
+                os.environ.pop("BENCH_WRK_DELAY_MS", None)
+                endpoints[f"{key}_arrival"] = wave
+                run.log(f"  {results[f'till_{key}']}")
         stack.alive()
+        if CROWD and "crowd" in PHASES:
+            results["crowd"] = crowd(stack, env, host)
+            run.log(f"  {json.dumps(results['crowd']['client'])}")
+            run.log(f"  {json.dumps(results['crowd']['saturation'])}")
+            run.log(f"  {json.dumps(results['crowd']['database'])}")
+            stack.alive()
     finally:
         stack.stop()
 
-    static, poll = endpoints["static"]["rps"], endpoints["waiting_poll"]["rps"]
-    results["summary"] = {
-        "waiting_poll_vs_static": round(poll / static, 3),
-        "waiting_arrival_vs_static": round(endpoints["waiting_arrival"]["rps"] / static, 3),
-        "app_answered_share": {
+    results["summary"] = summary = {}
+    if "static" in endpoints and "waiting_poll" in endpoints:
+        static = endpoints["static"]["rps"]
+        summary["waiting_poll_vs_static"] = round(endpoints["waiting_poll"]["rps"] / static, 3)
+        summary["waiting_arrival_vs_static"] = round(
+            endpoints["waiting_arrival"]["rps"] / static, 3
+        )
+        # The pages the waiting room's pool rendered (200) against the front's busy page (503).
+        summary["app_answered_share"] = {
             k: round(e["statuses"].get("200", 0) / max(e["requests"], 1), 3)
             for k, e in endpoints.items()
             if k != "static"
-        },
-        "till_p95_ratio_wave": round(
-            results["till_wave"]["p95_ms"] / max(results["till_alone"]["p95_ms"], 0.1), 2
-        ),
-        "till_p95_ratio_flood": round(
-            results["till_flood"]["p95_ms"] / max(results["till_alone"]["p95_ms"], 0.1), 2
-        ),
-    }
+        }
+    if "till_alone" in results:
+        alone = max(results["till_alone"]["p95_ms"], 0.1)
+        summary["till_p95_ratio_wave"] = round(results["till_wave"]["p95_ms"] / alone, 2)
+        summary["till_p95_ratio_flood"] = round(results["till_flood"]["p95_ms"] / alone, 2)
+    if "crowd" in results:
+        c = results["crowd"]
+        results["summary"]["crowd"] = {
+            "order_post_p99_ms": c["client"]["order_post_p99_ms"],
+            "overshoot": c["database"]["stock_overshoot"] + c["database"]["budget_overshoot"],
+            "machine_busy_mean": c["saturation"]["machine_busy_mean"],
+            "backlog_max": c["saturation"]["backlog_max"],
+        }
     results["load_after"] = run.loadavg()
     (run.STATE / "waitroom.json").write_text(json.dumps(results, indent=1, default=str))
     run.log(json.dumps(results["summary"]))

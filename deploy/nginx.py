@@ -41,6 +41,7 @@ def render(
     session_cookie: str = "sessionid",
     template: Path = TEMPLATE,
     waiting_connections: int | None = None,
+    waiting_upstreams: Sequence[str] = (),
 ) -> str:
     """The configuration text: `template` with its @NAME@ placeholders filled in.
 
@@ -48,9 +49,10 @@ def render(
     /media/ points at a directory inside the prefix that nothing writes to: every photo is a
     404.
 
-    `waiting_connections`: how many waiting-room pages may be at the app at once (default 4
-    per app node: half the threads of a default node), so that the till and the order pages
-    always find a free thread during the 9:00 wave."""
+    `waiting_upstreams`: the waiting room's own pools (waitingroom/wsgi.py, `make serve` runs
+    one); without them the waiting page goes to `upstreams` like any page.
+    `waiting_connections`: how many waiting-room pages may be at those pools at once (default
+    4 per pool: its threads), beyond which nginx answers its static busy page."""
     if not COOKIE_NAME_RE.match(session_cookie):
         raise ValueError(f"{session_cookie!r} cannot be used as an nginx $cookie_ variable")
     if not upstreams:
@@ -67,7 +69,11 @@ def render(
         "STATIC_ROOT": str(static_root).rstrip("/"),
         "MEDIA_ROOT": str(media_root or prefix / "no-media").rstrip("/"),
         "SESSION_COOKIE": session_cookie,
-        "WAITING_CONNECTIONS": str(waiting_connections or 4 * len(upstreams)),
+        "WAITING_UPSTREAMS": "\n".join(
+            f"        server {_loopback(upstream)};"
+            for upstream in (waiting_upstreams or upstreams)
+        ),
+        "WAITING_CONNECTIONS": str(waiting_connections or 4 * len(waiting_upstreams or upstreams)),
         "PUBLIC_PATHS": "\n".join(
             f"        {line}"
             for line in PUBLIC_PATHS.read_text(encoding="utf-8").splitlines()

@@ -3,6 +3,8 @@
     nginx (microcache, /static/, /media/)  http://127.0.0.1:8080   SERVE_PORT
       -> gunicorn (gthread)                127.0.0.1:8081          APP_PORT
          -> PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)
+      -> the waiting room's pool           127.0.0.1:8082          WAITING_PORT
+         (waitingroom/wsgi.py, its page only, at a lower CPU priority) -> Redis
     + the task worker (`manage.py db_worker`) that sends the emails
 
 DEBUG is off and the production settings are used as they are, with only what plain http on
@@ -71,6 +73,32 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
     return env
 
 
+# The waiting room's pool: one process (so the 9:00 wave takes at most one core's worth of
+# Python), its threads overlapping the waits on Redis, niced so that on a busy machine the
+# scheduler serves the till, the tickets and the order pages first.
+WAITING_WORKERS = "1"
+WAITING_NICE = "10"
+
+
+def app_processes(env: dict[str, str], waiting_bind: str) -> dict[str, tuple[list[str], dict]]:
+    """The app's processes, name -> (command, environment): one place for `make serve` and
+    the benchmark."""
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"]
+    waiting_env = {
+        **env,
+        "GUNICORN_BIND": waiting_bind,
+        "GUNICORN_WORKERS": env.get("GUNICORN_WAITING_WORKERS", WAITING_WORKERS),
+    }
+    return {
+        "gunicorn": ([*gunicorn, "kaika.wsgi"], env),
+        "waiting": (
+            ["nice", "-n", env.get("WAITING_NICE", WAITING_NICE), *gunicorn, "waitingroom.wsgi"],
+            waiting_env,
+        ),
+        "worker": ([sys.executable, "manage.py", "db_worker", "--no-reload"], env),
+    }
+
+
 def ensure_database(url: str) -> None:
     """Create the database named in DATABASE_URL when it does not exist yet."""
     target = psycopg.conninfo.conninfo_to_dict(url).get("dbname") or "postgres"
@@ -94,7 +122,7 @@ def manage(env: dict[str, str], *args: str) -> None:
 def stop(processes: dict[str, subprocess.Popen]) -> None:
     # nginx first (no new requests), then the app (finishes what is in flight within its
     # graceful_timeout), then the worker (finishes the task at hand).
-    order = [name for name in ("nginx", "gunicorn", "worker") if name in processes]
+    order = [name for name in ("nginx", "gunicorn", "waiting", "worker") if name in processes]
     graceful = {"nginx": signal.SIGQUIT}
     for name in order:
         if processes[name].poll() is None:
@@ -113,7 +141,8 @@ def stop(processes: dict[str, subprocess.Popen]) -> None:
 def main() -> int:
     serve_port = int(os.environ.get("SERVE_PORT", "8080"))
     app_port = int(os.environ.get("APP_PORT", "8081"))
-    for port in (serve_port, app_port):
+    waiting_port = int(os.environ.get("WAITING_PORT", "8082"))
+    for port in (serve_port, app_port, waiting_port):
         if not port_is_free(port):
             log(f"port {port} on 127.0.0.1 is taken (set SERVE_PORT / APP_PORT)")
             return 1
@@ -133,6 +162,7 @@ def main() -> int:
         STATE_DIR / "nginx",
         listen=f"127.0.0.1:{serve_port}",
         upstreams=[env["GUNICORN_BIND"]],
+        waiting_upstreams=[f"127.0.0.1:{waiting_port}"],
         static_root=Path(env["STATIC_ROOT"]),
         media_root=Path(env["MEDIA_ROOT"]),
     )
@@ -151,19 +181,10 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        processes["gunicorn"] = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "kaika.wsgi"],
-            env=env,
-            cwd=BASE_DIR,
-            **detached,
-        )
-        processes["worker"] = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload"],
-            env=env,
-            cwd=BASE_DIR,
-            **detached,
-        )
+        for name, (command, process_env) in app_processes(env, f"127.0.0.1:{waiting_port}").items():
+            processes[name] = subprocess.Popen(command, env=process_env, cwd=BASE_DIR, **detached)  # noqa: S603
         nginx.wait_for_port(env["GUNICORN_BIND"], timeout=30, process=processes["gunicorn"])
+        nginx.wait_for_port(f"127.0.0.1:{waiting_port}", timeout=30, process=processes["waiting"])
         processes["nginx"] = subprocess.Popen(nginx.command(config), env=env, **detached)  # noqa: S603
         nginx.wait_for_port(f"127.0.0.1:{serve_port}", process=processes["nginx"])
         log(f"kaika at http://127.0.0.1:{serve_port}/ (DEBUG off; Ctrl-C stops everything)")

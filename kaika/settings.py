@@ -102,6 +102,23 @@ MIDDLEWARE = [
     "ops.middleware.MaintenanceMiddleware",
 ]
 
+# The waiting room's own pool (waitingroom/wsgi.py) answers its page through these alone, in
+# the same order: what shapes every response, nothing that reads a session, user or form.
+WAITINGROOM_MIDDLEWARE = [
+    m
+    for m in MIDDLEWARE
+    if m
+    in {
+        "kaika.middleware.PrivateByDefaultMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+        "kaika.middleware.InvalidSessionCookieMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "django.middleware.csp.ContentSecurityPolicyMiddleware",
+        "ops.middleware.MaintenanceMiddleware",
+    }
+]
+
 ROOT_URLCONF = "kaika.urls"
 WSGI_APPLICATION = "kaika.wsgi.application"
 

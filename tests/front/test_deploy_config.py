@@ -104,6 +104,37 @@ def test_the_shipped_nginx_lets_only_a_few_waiting_pages_reach_the_app_at_once(t
     assert "data-refresh" in page.read_text(encoding="utf-8")
 
 
+def test_the_waiting_page_goes_to_its_own_pool_and_nothing_else_does(tmp_path):
+    """make serve's waiting pool (waitingroom/wsgi.py) takes the waiting page, limited to
+    four at once per pool; every other path stays with the app nodes."""
+    config = directives(
+        nginx.render(
+            prefix=tmp_path,
+            listen="127.0.0.1:8080",
+            upstreams=["127.0.0.1:8081", "127.0.0.1:8083"],
+            waiting_upstreams=["127.0.0.1:8082"],
+            static_root=tmp_path / "static",
+        )
+    )
+    pools = dict(re.findall(r"upstream (\w+) \{(.*?)\}", config, re.S))
+    assert re.findall(r"server (\S+);", pools["kaika_waiting"]) == ["127.0.0.1:8082"]
+    assert re.findall(r"server (\S+);", pools["kaika_app"]) == ["127.0.0.1:8081", "127.0.0.1:8083"]
+    waiting = re.search(
+        r"location ~ \^/\(en/\)\?rounds/\[0-9\]\+/waiting/\$ \{(.*?)\}", config, re.S
+    )
+    block = waiting.group(1)
+    assert "proxy_pass http://kaika_waiting;" in block and "limit_conn kaika_waiting 4;" in block
+    assert "proxy_cache" not in block  # private: never looked up or stored
+    assert config.count("proxy_pass http://kaika_waiting;") == 1
+    # Without a pool of its own, the page goes to the app nodes (four per node).
+    default = directives(rendered(tmp_path))
+    pools = dict(re.findall(r"upstream (\w+) \{(.*?)\}", default, re.S))
+    assert (
+        pools["kaika_waiting"].strip().splitlines()[:2]
+        == pools["kaika_app"].strip().splitlines()[:2]
+    )
+
+
 def test_the_shipped_nginx_serves_only_images_from_the_media_root(tmp_path):
     config = directives(rendered(tmp_path))
     media = re.search(r"location ~ (\S+) \{(.*?)\}", config, re.S)
