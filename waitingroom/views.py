@@ -24,6 +24,11 @@ from waitingroom.queue import RoomClosed, queue_visit
 # together do not come back together.
 REFRESH_SECONDS = {"pre": 20, "shuffling": 2, "waiting": 5, "closed": 15, "early": 60}
 REFRESH_JITTER = 5
+# In the queue, the base grows with the estimated wait (a quarter of it, at most this): 20,000
+# browsers every 5 to 10 s were 2,700 requests a second, most shed by nginx's busy page, and a
+# visitor near the front learns they are let in only from a reload that gets through
+# (docs/benchmarks.md, Waiting room).
+REFRESH_WAITING_MOST = 60
 MAX_UNITS = 1000
 
 
@@ -95,6 +100,9 @@ def wait(request, round_id: int):
         if standing.wait_seconds is not None:
             minutes = max(1, -(-standing.wait_seconds // 60))
         refresh = None
+        if standing.wait_seconds is not None:
+            quarter = standing.wait_seconds // 4
+            refresh = min(REFRESH_WAITING_MOST, max(REFRESH_SECONDS["waiting"], quarter))
         if standing.opens_at is not None:
             # The pre-queue comes back just after the opening, spread over the jitter: the
             # order is drawn by then, so nobody gains by coming back first.

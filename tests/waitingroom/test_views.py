@@ -180,7 +180,7 @@ def test_the_waiting_page_reads_no_database_writes_no_session_and_shows_nobody(
     html = response.content.decode()
     assert response.status_code == 200
     assert "番目" in html and "待ち時間の目安" in html
-    assert re.search(r'data-refresh="([5-9]|10)"', html)
+    assert re.search(r'data-refresh="(2[5-9]|30)"', html)  # 101 s away: a quarter of it
     cache_control = response["Cache-Control"]
     assert "private" in cache_control and "no-store" in cache_control
     assert response["CDN-Cache-Control"] == "no-store"
@@ -208,6 +208,21 @@ def test_the_waiting_page_refreshes_with_jitter(user_client, room):
         for _ in range(30)
     }
     assert len(seen) > 1
+
+
+@pytest.mark.parametrize(
+    ("ahead", "fewest", "most"),
+    [(5, 5, 10), (100, 25, 30), (1_000, 60, 65)],  # 6 s, 101 s and 1,001 s away at 1 a second
+)
+def test_the_further_back_the_less_often_the_page_comes_back(
+    user_client, room, ahead, fewest, most
+):
+    WaitingRoom.objects.filter(pk=room["room"].pk).update(admit_per_second=1, max_concurrent=1)
+    user_client.get(confirm_url(room))
+    for i in range(ahead):
+        queue.queue_visit(round_id=room["round"].pk, visitor=f"other{i}", now=time.time())
+    html = user_client.get(wait_url(room)).content.decode()
+    assert fewest <= int(re.search(r'data-refresh="(\d+)"', html).group(1)) <= most
 
 
 @pytest.mark.parametrize(
