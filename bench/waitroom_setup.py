@@ -87,6 +87,40 @@ CROWD_STOCK = int(os.environ.get("BENCH_CROWD_STOCK", "1500"))
 CROWD_ADMIT_PER_SECOND = int(os.environ.get("BENCH_CROWD_ADMIT_PER_SECOND", "40"))
 
 
+def _round_shop_listing(project, now, *, opens_at, usage_starts_on, shop: dict, listing: dict):
+    """The project's first round, one approved shop taking part in it and its approved
+    listing of 1,000 yen units (`shop` and `listing`: the fields that differ)."""
+    day = datetime.timedelta(days=1)
+    round_ = Round.objects.create(
+        project=project,
+        number=1,
+        shop_applications_close_at=now - 10 * day,
+        opens_at=opens_at,
+        closes_at=now + 20 * day,
+        usage_starts_on=usage_starts_on,
+        usage_ends_on=(now + 200 * day).date(),
+    )
+    shop_ = Shop.objects.create(
+        project=project,
+        category="restaurant",
+        municipality=Shop._meta.get_field("municipality").choices[0][0],
+        status=ShopStatus.APPROVED,
+        applied_at=now - 30 * day,
+        reviewed_at=now - 20 * day,
+        **shop,
+    )
+    listing_ = Listing.objects.create(
+        shop=shop_,
+        unit_price=1000,
+        premium_applies=True,
+        is_standard=True,
+        review_status=ListingReview.APPROVED,
+        **listing,
+    )
+    ShopRound.objects.create(shop=shop_, round=round_, joined_at=now - 10 * day)
+    return round_, shop_, listing_
+
+
 def crowd(visitors: int, lead: float, out: str) -> None:
     now = timezone.now()
     day = datetime.timedelta(days=1)
@@ -132,38 +166,20 @@ def crowd(visitors: int, lead: float, out: str) -> None:
         max_per_application=10**6,
         max_per_person_per_round=10**6,
     )
-    round_ = Round.objects.create(
-        project=project,
-        number=1,
-        shop_applications_close_at=now - 10 * day,
+    round_, _shop, listing = _round_shop_listing(
+        project,
+        now,
         opens_at=opens,
-        closes_at=now + 20 * day,
         usage_starts_on=now.date(),
-        usage_ends_on=(now + 200 * day).date(),
+        shop={
+            "name": "ベンチ商店",
+            "name_kana": "ベンチショウテン",
+            "address": "山口県山口市中央1-2",
+            "phone": "0830000001",
+            "representative_name": "山田 花子",
+        },
+        listing={"title": "数量限定チケット", "stock_limit": CROWD_STOCK},
     )
-    shop = Shop.objects.create(
-        project=project,
-        name="ベンチ商店",
-        name_kana="ベンチショウテン",
-        category="restaurant",
-        municipality=Shop._meta.get_field("municipality").choices[0][0],
-        address="山口県山口市中央1-2",
-        phone="0830000001",
-        representative_name="山田 花子",
-        status=ShopStatus.APPROVED,
-        applied_at=now - 30 * day,
-        reviewed_at=now - 20 * day,
-    )
-    listing = Listing.objects.create(
-        shop=shop,
-        title="数量限定チケット",
-        unit_price=1000,
-        premium_applies=True,
-        is_standard=True,
-        stock_limit=CROWD_STOCK,
-        review_status=ListingReview.APPROVED,
-    )
-    ShopRound.objects.create(shop=shop, round=round_, joined_at=now - 10 * day)
     room = WaitingRoom.objects.create(
         round=round_, admit_per_second=CROWD_ADMIT_PER_SECOND, max_concurrent=500
     )
@@ -221,37 +237,20 @@ def main(out: str) -> None:
         max_per_application=10**6,
         max_per_person_per_round=10**6,
     )
-    round_ = Round.objects.create(
-        project=project,
-        number=1,
-        shop_applications_close_at=now - 10 * day,
+    round_, shop, listing = _round_shop_listing(
+        project,
+        now,
         opens_at=now - day,
-        closes_at=now + 20 * day,
         usage_starts_on=(now - day).date(),
-        usage_ends_on=(now + 200 * day).date(),
+        shop={
+            "name": "ベンチ食堂",
+            "name_kana": "ベンチショクドウ",
+            "address": "山口県山口市中央1-1",
+            "phone": "0830000000",
+            "representative_name": "山田 太郎",
+        },
+        listing={"title": "プレミアム付きチケット"},
     )
-    shop = Shop.objects.create(
-        project=project,
-        name="ベンチ食堂",
-        name_kana="ベンチショクドウ",
-        category="restaurant",
-        municipality=Shop._meta.get_field("municipality").choices[0][0],
-        address="山口県山口市中央1-1",
-        phone="0830000000",
-        representative_name="山田 太郎",
-        status=ShopStatus.APPROVED,
-        applied_at=now - 30 * day,
-        reviewed_at=now - 20 * day,
-    )
-    listing = Listing.objects.create(
-        shop=shop,
-        title="プレミアム付きチケット",
-        unit_price=1000,
-        premium_applies=True,
-        is_standard=True,
-        review_status=ListingReview.APPROVED,
-    )
-    ShopRound.objects.create(shop=shop, round=round_, joined_at=now - 10 * day)
     # Paused, so that the waiting page is measured with a long queue that does not move.
     room = WaitingRoom.objects.create(round=round_, paused=True, admit_per_second=100)
     operator, supporter = person("operator@example.jp", now), person("wallet@example.jp", now)

@@ -224,21 +224,22 @@ def _use_rows(project: Project, until: datetime.datetime):
 PERIOD_USES = "settlement_period_uses"
 
 
+def _period_use_values(project: Project, until: datetime.datetime):
+    """_use_rows as PERIOD_USES' columns."""
+    return _use_rows(project, until).values(
+        use_id=F("pk"),
+        use_shop=F("shop_id"),
+        use_amount=F("amount"),
+        use_at=F("used_at"),
+        use_supporters=F("supporters"),
+    )
+
+
 def _collect_uses(project: Project, until: datetime.datetime) -> dict[int, dict[str, int]]:
     """The period's uses written to PERIOD_USES (dropped by _insert_use_lines, or at the end
     of the transaction whatever happens); returns each shop's count, face value and
     supporters' part, summed in the database."""
-    uses_sql, uses_params = (
-        _use_rows(project, until)
-        .values(
-            use_id=F("pk"),
-            use_shop=F("shop_id"),
-            use_amount=F("amount"),
-            use_at=F("used_at"),
-            use_supporters=F("supporters"),
-        )
-        .query.sql_with_params()
-    )
+    uses_sql, uses_params = _period_use_values(project, until).query.sql_with_params()
     # SQLite (the demo's default) keeps a temporary table until it is dropped.
     on_commit = " ON COMMIT DROP" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:

@@ -6,7 +6,6 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
 from settlements import services
@@ -46,17 +45,9 @@ def _with_a_use_meanwhile(monkeypatch, shop, *, read_again: bool):
     def insert(run):
         use(make_ticket(shop), 700, at(D(2026, 12, 2)))
         if read_again:
-            uses_sql, params = (
-                services._use_rows(shop.project, UNTIL)
-                .values(
-                    use_id=F("pk"),
-                    use_shop=F("shop_id"),
-                    use_amount=F("amount"),
-                    use_at=F("used_at"),
-                    use_supporters=F("supporters"),
-                )
-                .query.sql_with_params()
-            )
+            uses_sql, params = services._period_use_values(
+                shop.project, UNTIL
+            ).query.sql_with_params()
             with connection.cursor() as cursor:
                 cursor.execute(f'TRUNCATE "{services.PERIOD_USES}"')
                 cursor.execute(f'INSERT INTO "{services.PERIOD_USES}" {uses_sql}', params)
