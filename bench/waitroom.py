@@ -235,7 +235,7 @@ def main() -> int:
         session = data["supporter"]["session"]
         status, page, headers = request(f"{host}{wait_path}", cookie=f"sessionid={session}")
         visitor = re.search(r"kaika_wr=([^;]+)", headers.get("Set-Cookie", "")).group(1)
-        position = re.search(r"(\d+) 番目", page)
+        position = re.search(r"(\d+)</span> 番目", page)
         results["waiting_page"] = {
             "status": status,
             "bytes": len(page.encode()),
@@ -253,6 +253,14 @@ def main() -> int:
                 stack,
                 "waiting page, a visitor polling their place",
                 f"{host}{wait_path}",
+                headers=(f"Cookie: sessionid={session}; kaika_wr={visitor}",),
+            )
+            # What every waiting browser asks for every few seconds (static/js/waiting-room.js):
+            # the public line, answered by nginx from its copy.
+            endpoints["waiting_line"] = run.wrk(
+                stack,
+                "the public line, a visitor following their place",
+                f"{host}/rounds/{data['round_id']}/waiting/line/",
                 headers=(f"Cookie: sessionid={session}; kaika_wr={visitor}",),
             )
             endpoints["waiting_arrival"] = run.wrk(
@@ -305,6 +313,7 @@ def main() -> int:
     if "static" in endpoints and "waiting_poll" in endpoints:
         static = endpoints["static"]["rps"]
         summary["waiting_poll_vs_static"] = round(endpoints["waiting_poll"]["rps"] / static, 3)
+        summary["waiting_line_vs_static"] = round(endpoints["waiting_line"]["rps"] / static, 3)
         summary["waiting_arrival_vs_static"] = round(
             endpoints["waiting_arrival"]["rps"] / static, 3
         )
@@ -312,7 +321,7 @@ def main() -> int:
         summary["app_answered_share"] = {
             k: round(e["statuses"].get("200", 0) / max(e["requests"], 1), 3)
             for k, e in endpoints.items()
-            if k != "static"
+            if k not in ("static", "waiting_line")  # the line: nginx's copy, not the pool
         }
     if "till_alone" in results:
         alone = max(results["till_alone"]["p95_ms"], 0.1)

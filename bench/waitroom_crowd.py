@@ -1,7 +1,10 @@
 """The 9:00 crowd (issue 23): N signed-in visitors arrive within the 60 s around the opening,
-each reloads the waiting page when the page says (its data-refresh: a base plus the server's
-jitter; nginx's busy page: 5 s), and each visitor who is let in opens the order confirmation
-and posts an order of 1 unit with its pass, through nginx and gunicorn to PostgreSQL.
+each behaves as its waiting page's script does (static/js/waiting-room.js): it reads the
+public line every few seconds (the further back, the less often), learns its place from its
+ticket (or, from the pre-queue, from the drawn order's part with its place name), and reloads
+the page when its turn has come, or when the page has no line to follow (data-refresh; nginx's
+busy page: 5 s). Each visitor who is let in opens the order confirmation and posts an order
+of 1 unit with its pass, through nginx and gunicorn to PostgreSQL.
 
     python -m bench.waitroom_crowd DATA.json http://127.0.0.1:PORT SECONDS   -> JSON on stdout
 
@@ -27,6 +30,9 @@ ARRIVAL_SPREAD = 30.0  # arrivals within ± this many seconds of the opening
 BUSY_RELOAD = 5.0  # the busy page's data-refresh (static/waitingroom/_waiting_busy.html)
 
 REFRESH_RE = re.compile(rb'data-refresh="(\d+)"')
+DATA_RE = re.compile(rb'data-(line|ticket|place|places)="([^"]+)"')
+# static/js/waiting-room.js's timings.
+JITTER, LEAST, MOST = 3.0, 3.0, 20.0
 KEY_RE = re.compile(rb'name="idempotency_key" value="([^"]+)"')
 COOKIE_RE = re.compile(r"^([^=;]+)=([^;]*)")
 
@@ -115,7 +121,14 @@ class Crowd:
         self.wait_target = (
             f"/rounds/{data['round_id']}/waiting/?listing={data['listing_id']}&units=1"
         )
-        self.counts = {"wait_200": 0, "wait_busy_503": 0, "wait_other": 0, "admitted": 0}
+        self.counts = {
+            "wait_200": 0,
+            "wait_busy_503": 0,
+            "wait_other": 0,
+            "admitted": 0,
+            "line": 0,
+            "places": 0,
+        }
         self.order_post_ms: list[float] = []
         self.outcomes: dict[str, int] = {}
         self.wait_ms: list[float] = []
@@ -129,26 +142,82 @@ class Crowd:
         await asyncio.sleep(max(0.0, arrives - time.time()))
         cookies = {"sessionid": session, "csrftoken": session}
         while time.time() < self.ends:
-            started = time.monotonic()
-            try:
-                status, headers, page = await self.pool.request("GET", self.wait_target, cookies)
-            except (OSError, asyncio.IncompleteReadError):
-                self.errors += 1
-                await asyncio.sleep(BUSY_RELOAD)
-                continue
-            self.wait_ms.append((time.monotonic() - started) * 1000)
-            keep_cookies(cookies, headers)
-            if status == 302:
-                self.counts["admitted"] += 1
-                self.admitted_after_s.append(time.time() - self.opens)
-                await self.buy(cookies, headers["location"][0])
-                return
-            self.counts[{200: "wait_200", 503: "wait_busy_503"}.get(status, "wait_other")] += 1
-            found = REFRESH_RE.search(page)
-            # The page's own delay (the server already added its jitter); the browser's timer.
-            delay = int(found[1]) if found else BUSY_RELOAD
-            await asyncio.sleep(delay + random.random())
+            page = await self.page(cookies)
+            if page is None:
+                return  # let in (and bought, or told it was sold out)
+            delay = await self.follow(cookies, page) if b"data-line" in page else None
+            if delay is None:
+                # No line to follow (busy page, shuffling, closed): the page's own timer.
+                found = REFRESH_RE.search(page)
+                delay = (int(found[1]) if found else BUSY_RELOAD) + random.random()
+            await asyncio.sleep(delay)
         self.outcome("still_waiting_at_end")
+
+    async def page(self, cookies: dict) -> bytes | None:
+        started = time.monotonic()
+        try:
+            status, headers, page = await self.pool.request("GET", self.wait_target, cookies)
+        except (OSError, asyncio.IncompleteReadError):
+            self.errors += 1
+            return b""
+        self.wait_ms.append((time.monotonic() - started) * 1000)
+        keep_cookies(cookies, headers)
+        if status == 302:
+            self.counts["admitted"] += 1
+            self.admitted_after_s.append(time.time() - self.opens)
+            await self.buy(cookies, headers["location"][0])
+            return None
+        self.counts[{200: "wait_200", 503: "wait_busy_503"}.get(status, "wait_other")] += 1
+        return page
+
+    async def read(self, target: str, cookies: dict, count: str) -> dict | None:
+        self.counts[count] += 1
+        try:
+            status, _, body = await self.pool.request("GET", target, cookies)
+        except (OSError, asyncio.IncompleteReadError):
+            self.errors += 1
+            return None
+        return json.loads(body) if status == 200 else None
+
+    async def follow(self, cookies: dict, page: bytes) -> float | None:
+        """The page's script: until the visitor's turn comes; then the seconds to wait before
+        reloading the page (None: reload it after its own data-refresh)."""
+        data = {k.decode(): v.decode() for k, v in DATA_RE.findall(page)}
+        ticket = int(data["ticket"]) if "ticket" in data else None
+        found = REFRESH_RE.search(page)
+        await asyncio.sleep(
+            (int(found[1]) if found and ticket is None else LEAST) + JITTER * random.random()
+        )
+        failures = 0
+        while time.time() < self.ends:
+            line = await self.read(data["line"], cookies, "line")
+            if line is None:
+                failures += 1
+                if failures >= 3:
+                    return None
+                await asyncio.sleep(2 * LEAST + JITTER * random.random())
+                continue
+            failures = 0
+            if line["state"] == "line":
+                if ticket is None:
+                    part = await self.read(data["places"], cookies, "places")
+                    ticket = ((part or {}).get("places") or {}).get(data["place"])
+                    if ticket is None:
+                        return LEAST * random.random()
+                position = ticket - line["admitted"] + 1
+                if position <= 0:
+                    return 2 * random.random()  # its turn: the page lets it in
+                pause = min(MOST, max(LEAST, (position // line["rate"]) / 8))
+            elif line["state"] == "pre":
+                pause = max(1.0, min(MOST, line["opens"] - time.time() + 1))
+            elif line["state"] == "closed":
+                pause = 15.0
+            elif line["state"] == "shuffling":
+                pause = 1.0
+            else:
+                return LEAST * random.random()
+            await asyncio.sleep(pause + JITTER * random.random())
+        return 0.0
 
     async def buy(self, cookies: dict, confirm: str) -> None:
         try:
@@ -185,7 +254,8 @@ class Crowd:
         started = time.time()
         await asyncio.gather(*(self.visitor(s, a) for s, a in zip(sessions, arrivals, strict=True)))
         wall = time.time() - started
-        requests = sum(self.counts[k] for k in ("wait_200", "wait_busy_503", "wait_other"))
+        pages = ("wait_200", "wait_busy_503", "wait_other", "admitted")
+        requests = sum(self.counts[k] for k in (*pages, "line", "places"))
         requests += len(self.order_post_ms) * 2
         return {
             "visitors": len(sessions),

@@ -74,7 +74,7 @@ def simulate(n: int) -> dict:
         },
     )
     visit = r.register_script(VISIT)
-    keys = [k.conf, k.pre, k.queue, k.live, k.bucket, k.seq, k.shuffled, k.ready]
+    keys = k.scripts()
     arrival = {f"v{i:05d}": OPENS - 30 + 60 * rng.random() for i in range(n)}
     pace = {v: rng.uniform(2, 10) for v in arrival}
     events = [(t, v) for v, t in arrival.items()]
@@ -93,7 +93,7 @@ def simulate(n: int) -> dict:
             for t, v in batch:
                 visit(
                     keys=keys,
-                    args=[v, repr(t), queue.AFTER_OPENING, queue.BURST_SECONDS],
+                    args=[repr(t), queue.BURST_SECONDS, v],
                     client=pipe,
                 )
             answers = pipe.execute()

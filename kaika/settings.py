@@ -548,6 +548,11 @@ KAIKA_SHARED_CACHE_MAX_AGE = int(os.environ.get("KAIKA_SHARED_CACHE_MAX_AGE", "1
 # 1 gives shop pages the one-second copy of every other public page.
 KAIKA_SHOP_PAGE_SHARED_MAX_AGE = int(os.environ.get("KAIKA_SHOP_PAGE_SHARED_MAX_AGE", "60"))
 
+# The waiting room's drawn order (waitingroom.views.places) does not change once drawn: the
+# front keeps each of its parts a minute, so 10,000 browsers learning their place just after
+# the opening make 256 requests to the app, not 10,000.
+WAITINGROOM_PLACES_SHARED_MAX_AGE = 60
+
 # The benchmark's URLs (kaika's plus its bare view, bench/urls.py) are used only when this is
 # on: `make bench` sets it for its own stack; production never does.
 KAIKA_BENCH = env_bool("KAIKA_BENCH")

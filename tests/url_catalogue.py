@@ -25,6 +25,10 @@ PUBLIC_URL_NAMES = {
     # A lottery round's page (the seed's hash, later the seed) and its published list.
     "lottery:detail",
     "lottery:applications",
+    # A first-come waiting room's public line and its drawn order by place name (no cookie
+    # reaches them through the front; they name nobody).
+    "waitingroom:line",
+    "waitingroom:places",
 }
 
 
@@ -53,6 +57,8 @@ URL_KWARGS = {
     "round_number": lambda objects: str(objects["lottery"].round.number),
     # The waiting room of a round (it has none here: the page sends on to the confirmation).
     "round_id": lambda objects: str(objects["round"].pk),
+    # A part of a waiting room's drawn order (none drawn here: a 404).
+    "part": lambda objects: "0a",
     # Purchases: a pending order and a paid order's ticket of objects["user"] (404 for staff),
     # and the sandbox provider's signed payment session for that pending order.
     "order_code": lambda objects: objects["order"].code,

@@ -6,6 +6,13 @@ a sorted set of the passes alive (visitor -> expiry) and a token bucket that adm
 of the queue at the configured rate, never beyond the configured number of live passes. Each
 step that reads and writes is one Lua script, so concurrent processes cannot admit twice.
 Redis unreachable is `RoomClosed`: admission stops, it never opens to everyone.
+
+Each visitor's score in the queue is their ticket number: 0, 1, 2, ... in the shuffled order,
+then on in arrival order, with no gaps (the head is only ever popped). So the number let in so
+far (`popped`) says everyone's place: place = ticket - popped + 1. That number is the same for
+everyone, which is what lets the front answer the waiting crowd without the app (`queue_line`,
+the public line); the pre-queue's drawn order is published the same way, by pseudonym
+(`place_name`), in 256 parts.
 """
 
 import dataclasses
@@ -18,8 +25,9 @@ from django.conf import settings
 
 from kaika.debug import pause_after_checks
 
-# Arrivals after the opening queue behind every member of the shuffled pre-queue.
-AFTER_OPENING = 10**12
+# The drawn order is published in this many parts (by the first two hex digits of the place
+# name): a browser fetches its own part, about 40 names for 10,000 in the pre-queue.
+PLACE_PARTS = 256
 # How long unused admissions keep: about the longest gap between two reloads of the page.
 BURST_SECONDS = 10
 
@@ -55,21 +63,53 @@ class Keys:
         return self._key(name)
 
     def all(self) -> list[str]:
-        names = ("conf", "pre", "frozen", "queue", "live", "used", "bucket", "seq")
-        return [self._key(n) for n in (*names, "shuffled", "ready", "lock")]
+        names = ("conf", "pre", "frozen", "queue", "live", "used", "bucket", "seq", "popped")
+        return [self._key(n) for n in (*names, "base", "places", "shuffled", "ready", "lock")]
+
+    def scripts(self) -> list[str]:
+        """The keys of VISIT and LINE, in their KEYS order."""
+        names = ("conf", "pre", "queue", "live", "bucket", "seq", "shuffled", "ready", "popped")
+        return [self._key(n) for n in (*names, "base")]
 
 
-# A visit: join (the pre-queue before the opening, the queue after it), let the head in at
-# the configured pace, and say where this visitor stands.
-VISIT = """
+# What VISIT and LINE share: the room's settings, and letting the head in at the configured
+# pace (a token bucket), never beyond the live passes allowed. KEYS as in Keys.scripts().
+ROOM = """
 local conf = redis.call('HMGET', KEYS[1], 'enabled', 'window', 'opens', 'rate', 'max', 'ttl',
                         'paused')
 if not conf[1] then return {'unknown'} end
 if conf[1] ~= '1' then return {'disabled'} end
-local v, now = ARGV[1], tonumber(ARGV[2])
+local now = tonumber(ARGV[1])
 local window, opens = tonumber(conf[2]), tonumber(conf[3])
 local rate, max, ttl = tonumber(conf[4]), tonumber(conf[5]), tonumber(conf[6])
 local paused = conf[7] == '1'
+
+local function admit()
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  if paused then return end
+  local bucket = redis.call('HMGET', KEYS[5], 'tokens', 'ts')
+  -- Tokens keep for ARGV[2] seconds (the longest gap between two looks at the queue): when
+  -- nobody looks for a while, the next look lets in what the pace allowed since, no more.
+  local burst = math.max(1, rate * tonumber(ARGV[2]))
+  local tokens, ts = tonumber(bucket[1]) or math.max(1, rate), tonumber(bucket[2]) or now
+  if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
+  local n = math.min(math.floor(tokens), max - redis.call('ZCARD', KEYS[4]))
+  if n > 0 then
+    local head = redis.call('ZPOPMIN', KEYS[3], n)
+    for i = 1, #head, 2 do redis.call('ZADD', KEYS[4], now + ttl, head[i]) end
+    redis.call('INCRBY', KEYS[9], #head / 2)
+    tokens = tokens - #head / 2
+  end
+  redis.call('HSET', KEYS[5], 'tokens', tokens, 'ts', math.max(now, ts))
+end
+"""
+
+# A visit: join (the pre-queue before the opening, the queue after it, with the next ticket
+# number), let the head in, and say where this visitor stands.
+VISIT = (
+    ROOM
+    + """
+local v = ARGV[3]
 local expiry = redis.call('ZSCORE', KEYS[4], v)
 if expiry and tonumber(expiry) > now then return {'admitted', expiry} end
 if now < window then return {'early'} end
@@ -80,28 +120,34 @@ end
 if redis.call('EXISTS', KEYS[8]) == 0 then return {'shuffle'} end
 if expiry then redis.call('ZREM', KEYS[4], v) end
 if not redis.call('ZSCORE', KEYS[3], v) then
-  redis.call('ZADD', KEYS[3], ARGV[3] + redis.call('INCR', KEYS[6]), v)
+  local base = tonumber(redis.call('GET', KEYS[10]) or '0')
+  redis.call('ZADD', KEYS[3], base + redis.call('INCR', KEYS[6]) - 1, v)
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-if not paused then
-  local bucket = redis.call('HMGET', KEYS[5], 'tokens', 'ts')
-  -- Tokens keep for ARGV[4] seconds (the longest gap between reloads): when few visitors
-  -- reload, each reload lets in what the pace allowed since the last one, no more.
-  local burst = math.max(1, rate * tonumber(ARGV[4]))
-  local tokens, ts = tonumber(bucket[1]) or math.max(1, rate), tonumber(bucket[2]) or now
-  if now > ts then tokens = math.min(burst, tokens + (now - ts) * rate) end
-  local n = math.min(math.floor(tokens), max - redis.call('ZCARD', KEYS[4]))
-  if n > 0 then
-    local head = redis.call('ZPOPMIN', KEYS[3], n)
-    for i = 1, #head, 2 do redis.call('ZADD', KEYS[4], now + ttl, head[i]) end
-    tokens = tokens - #head / 2
-  end
-  redis.call('HSET', KEYS[5], 'tokens', tokens, 'ts', math.max(now, ts))
-end
+admit()
 expiry = redis.call('ZSCORE', KEYS[4], v)
 if expiry then return {'admitted', expiry} end
-return {'waiting', redis.call('ZRANK', KEYS[3], v), tostring(rate), paused and 1 or 0}
+return {'waiting', redis.call('ZRANK', KEYS[3], v), tostring(rate), paused and 1 or 0,
+        redis.call('ZSCORE', KEYS[3], v)}
 """
+)
+
+# The public line: the same for everyone (no visitor named), so the front may keep it a
+# second and answer the crowd with it; each time it is made, it lets the head in.
+LINE = (
+    ROOM
+    + """
+if now < window then return {'early'} end
+if redis.call('EXISTS', KEYS[8]) == 0 then
+  if now < opens and redis.call('EXISTS', KEYS[7]) == 0 then
+    return {'pre', redis.call('SCARD', KEYS[2]), conf[3]}
+  end
+  return {'shuffle'}
+end
+admit()
+return {'line', tonumber(redis.call('GET', KEYS[9]) or '0'), redis.call('ZCARD', KEYS[3]),
+        tostring(rate), paused and 1 or 0}
+"""
+)
 
 # The opening: no more joins to the pre-queue; its members are handed to Python to shuffle.
 FREEZE = """
@@ -152,6 +198,20 @@ class Standing:
     paused: bool = False
     expires_at: float | None = None
     opens_at: float | None = None  # the opening, while in the pre-queue
+    ticket: int | None = None  # in the queue: place = ticket - Line.admitted + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    """The queue as everyone sees it. state: unknown, disabled, early, pre, shuffling, line."""
+
+    state: str
+    admitted: int | None = None  # let in so far: tickets below this number
+    waiting: int | None = None  # in the queue now
+    rate: float | None = None
+    paused: bool = False
+    pre: int | None = None  # in the pre-queue, before the opening
+    opens_at: float | None = None
 
 
 @functools.cache
@@ -207,9 +267,16 @@ def queue_shuffle(*, round_id: int) -> bool:
         # operating system's randomness (not guessable, not seeded).
         members.sort()
         secrets.SystemRandom().shuffle(members)
+        parts: dict[str, list[str]] = {}
+        for i, m in enumerate(members):
+            name = place_name(m)
+            parts.setdefault(name[:2], []).append(f"{name}:{i}")
         with r.pipeline(transaction=True) as pipe:
             if members:
                 pipe.zadd(k.queue, {m: i for i, m in enumerate(members)})
+                pipe.hset(k.places, mapping={part: " ".join(p) for part, p in parts.items()})
+            # Later arrivals' tickets follow on from the last drawn place.
+            pipe.set(k.base, len(members))
             pipe.delete(k.frozen)
             pipe.set(k.ready, "1")
             pipe.execute()
@@ -218,26 +285,80 @@ def queue_shuffle(*, round_id: int) -> bool:
     return True
 
 
-def queue_visit(*, round_id: int, visitor: str, now: float) -> Standing:
-    k = Keys(round_id)
-    keys = [k.conf, k.pre, k.queue, k.live, k.bucket, k.seq, k.shuffled, k.ready]
+def _shuffled(script: str, k: Keys, args: list) -> list | None:
+    """Run VISIT or LINE; at the opening the first to see it shuffles the pre-queue. None
+    while another process is shuffling."""
     for _ in range(2):
-        answer = _run(VISIT, keys, [visitor, repr(now), AFTER_OPENING, BURST_SECONDS])
-        state = _text(answer[0])
-        if state != "shuffle":
-            break
-        if not queue_shuffle(round_id=round_id):
-            return Standing("shuffling")
-    else:
+        answer = _run(script, k.scripts(), [*args])
+        if _text(answer[0]) != "shuffle":
+            return answer
+        if not queue_shuffle(round_id=k.round_id):
+            return None
+    return None
+
+
+def queue_visit(*, round_id: int, visitor: str, now: float) -> Standing:
+    answer = _shuffled(VISIT, Keys(round_id), [repr(now), BURST_SECONDS, visitor])
+    if answer is None:
         return Standing("shuffling")
+    state = _text(answer[0])
     if state == "admitted":
         return Standing(state, expires_at=float(answer[1]))
     if state == "pre":
         return Standing(state, position=int(answer[1]), opens_at=float(answer[2]))
     if state == "waiting":
         position, rate, paused = int(answer[1]) + 1, float(answer[2]), answer[3] == 1
-        return Standing(state, position=position, wait_seconds=int(position / rate), paused=paused)
+        return Standing(
+            state,
+            position=position,
+            wait_seconds=int(position / rate),
+            paused=paused,
+            ticket=int(float(answer[4])),
+        )
     return Standing(state)
+
+
+def queue_line(*, round_id: int, now: float) -> Line:
+    """How many have been let in, how many wait, the pace: the same answer for everyone.
+    Making it lets the head of the queue in, so the queue moves while the crowd only reads
+    the front's copy of it."""
+    answer = _shuffled(LINE, Keys(round_id), [repr(now), BURST_SECONDS])
+    if answer is None:
+        return Line("shuffling")
+    state = _text(answer[0])
+    if state == "line":
+        return Line(
+            state,
+            admitted=int(answer[1]),
+            waiting=int(answer[2]),
+            rate=float(answer[3]),
+            paused=answer[4] == 1,
+        )
+    if state == "pre":
+        return Line(state, pre=int(answer[1]), opens_at=float(answer[2]))
+    return Line(state)
+
+
+def place_name(visitor: str) -> str:
+    """The pseudonym a visitor's drawn place is published under: it names nobody, and only
+    the visitor's own page (private) tells them which it is."""
+    return hashlib.sha256(f"waitingroom:place:{visitor}".encode()).hexdigest()[:16]
+
+
+def places_part(*, round_id: int, part: str) -> dict[str, int] | None:
+    """One part of the drawn order (place name -> ticket), None before the draw."""
+    k = Keys(round_id)
+    try:
+        with client().pipeline(transaction=False) as pipe:
+            pipe.exists(k.ready)
+            pipe.hget(k.places, part)
+            ready, value = pipe.execute()
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+    if not ready:
+        return None
+    pairs = (item.partition(":") for item in _text(value or b"").split())
+    return {name: int(ticket) for name, _, ticket in pairs}
 
 
 def pass_spend(*, round_id: int, visitor: str, key: str, ttl: int, now: float) -> bool:

@@ -1,24 +1,40 @@
 """The waiting page: answered from Redis alone (no PostgreSQL, no session read or write) and
-private. It admits, shows the position and an estimated wait, and refreshes itself."""
+private. It admits, shows the position and an estimated wait, and refreshes itself.
+
+The page is asked for when a visitor arrives and when their turn has come. In between, its
+script reads the public line (how many have been let in; the same for everyone, so the front
+keeps a copy a second and answers the crowd itself) and works out the place from the ticket
+number the page gave: at 9:00 the app renders a page per visitor or two, not one per reload.
+"""
 
 import secrets
 import time
 import urllib.parse
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.html import format_html
+from django.utils.translation import get_language, override
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from kaika.cache import public_page
 from waitingroom.admission import (
     VISITOR_COOKIE,
     VISITOR_SALT,
     pass_cookie_name,
     pass_make,
 )
-from waitingroom.queue import RoomClosed, queue_visit
+from waitingroom.queue import (
+    PLACE_PARTS,
+    RoomClosed,
+    place_name,
+    places_part,
+    queue_line,
+    queue_visit,
+)
 
 # Seconds between refreshes: a base plus a random part, so that 20,000 browsers that arrived
 # together do not come back together.
@@ -30,6 +46,7 @@ REFRESH_JITTER = 5
 # (docs/benchmarks.md, Waiting room).
 REFRESH_WAITING_MOST = 60
 MAX_UNITS = 1000
+PART_DIGITS = len(f"{PLACE_PARTS - 1:x}")
 
 
 def _int(value: str | None, *, most: int) -> int | None:
@@ -109,7 +126,12 @@ def wait(request, round_id: int):
             until = int(standing.opens_at - time.time()) + 1
             refresh = max(1, min(REFRESH_SECONDS["pre"], until))
         response = _page(
-            {"standing": standing, "minutes": minutes, "confirm": confirm},
+            {
+                "standing": standing,
+                "minutes": minutes,
+                "confirm": confirm,
+                **_line_context(round_id, visitor, standing, minutes),
+            },
             state=standing.state,
             refresh=refresh,
         )
@@ -124,3 +146,70 @@ def wait(request, round_id: int):
             secure=request.is_secure(),
         )
     return response
+
+
+def _number(value: int | str | None, name: str):
+    # The numbers the page's script rewrites carry a marker it finds them by.
+    return format_html('<span data-{}="">{}</span>', name, "–" if value is None else value)
+
+
+def _line_context(round_id: int, visitor: str, standing, minutes: int | None) -> dict:
+    """What the page's script needs to follow the public line: its address (one per round,
+    whatever the page's language), and the ticket, or in the pre-queue the place name."""
+    if standing.state not in ("pre", "waiting"):
+        return {}
+    with override(settings.LANGUAGE_CODE):
+        line = reverse("waitingroom:line", kwargs={"round_id": round_id})
+    context = {
+        "line_url": line,
+        "ticket": standing.ticket,
+        "position_html": _number(
+            standing.position if standing.state == "waiting" else None, "position"
+        ),
+        "minutes_html": _number(minutes, "minutes"),
+    }
+    if standing.state == "pre":
+        name = place_name(visitor)
+        context["place_name"] = name
+        context["places_url"] = f"{line}{name[:PART_DIGITS]}/"
+    return context
+
+
+@public_page(max_age=1)
+@require_safe
+def line(request, round_id: int):
+    """The public line: how many have been let in and the pace (the same for everyone: no
+    cookie reaches it through the front). Each copy made lets the head of the queue in."""
+    try:
+        found = queue_line(round_id=round_id, now=time.time())
+    except RoomClosed:
+        # Never open to everyone; the same answer for all, so the front may keep it too.
+        return JsonResponse({"state": "closed"})
+    data = {"state": found.state}
+    if found.state == "line":
+        data.update(
+            admitted=found.admitted, waiting=found.waiting, rate=found.rate, paused=found.paused
+        )
+    elif found.state == "pre":
+        data.update(pre=found.pre, opens=found.opens_at)
+    return JsonResponse(data)
+
+
+@public_page(
+    max_age=3600, shared_max_age_setting="WAITINGROOM_PLACES_SHARED_MAX_AGE", browser_max_age=60
+)
+@require_safe
+def places(request, round_id: int, part: str):
+    """One part of the pre-queue's drawn order, by place name: a browser fetches its own
+    part once after the opening to learn its ticket. Before the draw (or without Redis) it
+    says so, and that answer is kept a second only, as every public page."""
+    if len(part) != PART_DIGITS or part.strip("0123456789abcdef"):
+        raise Http404
+    try:
+        found = places_part(round_id=round_id, part=part)
+    except RoomClosed:
+        found = None
+    if found is None:
+        request.kaika_shared_max_age_setting = "KAIKA_SHARED_CACHE_MAX_AGE"
+        request.kaika_browser_max_age = 1
+    return JsonResponse({"places": found})

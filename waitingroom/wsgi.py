@@ -28,8 +28,11 @@ from django.utils.module_loading import import_string
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaika.settings")
 
-# The page's path in each language (i18n_patterns without a prefix for Japanese).
-WAITING_PATH = re.compile(r"^/(?:(?P<language>en)/)?(?P<path>rounds/[0-9]{1,10}/waiting/)$")
+# The page's path in each language (i18n_patterns without a prefix for Japanese), and the
+# public line's and drawn order's under it.
+WAITING_PATH = re.compile(
+    r"^/(?:(?P<language>en)/)?(?P<path>rounds/[0-9]{1,10}/waiting/(?:line/(?:[0-9a-f]{2}/)?)?)$"
+)
 
 
 class WaitingPageHandler(WSGIHandler):
@@ -43,7 +46,11 @@ class WaitingPageHandler(WSGIHandler):
         self._resolver = get_resolver("waitingroom.urls")
         handler = convert_exception_to_response(self._view)
         for path in reversed(settings.WAITINGROOM_MIDDLEWARE):
-            handler = convert_exception_to_response(import_string(path)(handler))
+            middleware = import_string(path)(handler)
+            # As Django's handler does: process_view is how a public view (the line) is known.
+            if hasattr(middleware, "process_view"):
+                self._view_middleware.insert(0, middleware.process_view)
+            handler = convert_exception_to_response(middleware)
         self._middleware_chain = handler
 
     def _view(self, request):
@@ -52,6 +59,10 @@ class WaitingPageHandler(WSGIHandler):
         language = found["language"] or settings.LANGUAGE_CODE
         match = self._resolver.resolve("/" + found["path"])
         with translation.override(language):
+            for process_view in self._view_middleware:
+                response = process_view(request, match.func, match.args, match.kwargs)
+                if response is not None:
+                    return response
             response = match.func(request, *match.args, **match.kwargs)
         response.headers.setdefault("Content-Language", language)
         return response

@@ -64,6 +64,8 @@ def test_wait_before_the_opening_be_admitted_in_shuffled_order_and_buy(live_serv
 
         supporter = make_user(email="early-bird@example.jp")
         page = page_for("phone")
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
         log_in(page, live_server.url, supporter.email)
         # At "8:59" the shop page offers its form: it leads to the waiting room.
         page.goto(f"{live_server.url}/shops/{shop.pk}/")
@@ -89,10 +91,17 @@ def test_wait_before_the_opening_be_admitted_in_shuffled_order_and_buy(live_serv
         assert time.monotonic() - started < 5
         assert Redemption.objects.filter(wallet=wallet, amount=500).exists()
 
-        # The opening: the page reloads itself just after it; the shuffle has placed everyone,
-        # and the room lets in two a second, so the supporter is through within 11 s or so.
+        # The opening: just after it the page's script reads the line (which draws the order)
+        # and its place; the room lets in two a second, so the supporter is through within
+        # 11 s or so.
         page.wait_for_url("**/orders/confirm/**", timeout=60_000)
         admitted_at = timezone.now()
+        # Meanwhile the page did not reload: its script followed the public line, learnt its
+        # place from the drawn order, and reloaded once when its turn came.
+        pages = [url for url in asked if "/waiting/?" in url]
+        lines = [url for url in asked if url.endswith(f"/rounds/{round_.pk}/waiting/line/")]
+        assert len(pages) <= 2 and lines, asked
+        assert any("/waiting/line/" in url and not url.endswith("/line/") for url in asked)
         assert admitted_at >= opens
         assert queue.client().exists(Keys(round_.pk).ready)
         check_screen(page, "waiting-room-admitted-confirm-phone")

@@ -125,7 +125,22 @@ def test_the_waiting_page_goes_to_its_own_pool_and_nothing_else_does(tmp_path):
     block = waiting.group(1)
     assert "proxy_pass http://kaika_waiting;" in block and "limit_conn kaika_waiting 4;" in block
     assert "proxy_cache" not in block  # private: never looked up or stored
-    assert config.count("proxy_pass http://kaika_waiting;") == 1
+    # The public line goes there too, kept by URL alone and sent no cookie or credentials
+    # (so the pool cannot answer anything personal), for signed-in visitors as for others.
+    line = re.search(
+        r"location ~ \^/\(en/\)\?rounds/\[0-9\]\+/waiting/line/ \{(.*?)\}", config, re.S
+    ).group(1)
+    for expected in (
+        "proxy_pass http://kaika_waiting;",
+        'proxy_set_header Cookie "";',
+        'proxy_set_header Authorization "";',
+        'proxy_cache_key "$scheme://$host$uri";',
+        "proxy_cache_lock on;",
+    ):
+        assert expected in line
+    assert "proxy_cache_bypass" not in line and "limit_conn" not in line
+    assert config.index("waiting/line/ {") < config.index("waiting/$ {")
+    assert config.count("proxy_pass http://kaika_waiting;") == 2
     # Without a pool of its own, the page goes to the app nodes (four per node).
     default = directives(rendered(tmp_path))
     pools = dict(re.findall(r"upstream (\w+) \{(.*?)\}", default, re.S))

@@ -34,6 +34,9 @@ NOT_OWNED = {
     # A round's waiting room: the round is public, and the page shows nobody's data (a place
     # in the queue is the browser's signed cookie, not an object in the URL).
     "waitingroom:wait",
+    # Its public line and drawn order: the same for everyone, nobody's data.
+    "waitingroom:line",
+    "waitingroom:places",
 }
 OWNED = [
     (name, route)

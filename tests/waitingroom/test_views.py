@@ -190,8 +190,8 @@ def test_the_waiting_page_reads_no_database_writes_no_session_and_shows_nobody(
     # The same visitor again keeps their place (one signed visitor cookie, set once).
     again = user_client.get(wait_url(room))
     assert not again.cookies
-    assert re.search(r"(\d+) 番目", again.content.decode()).group(1) == re.search(
-        r"(\d+) 番目", html
+    assert re.search(r"(\d+)</span> 番目", again.content.decode()).group(1) == re.search(
+        r"(\d+)</span> 番目", html
     ).group(1)
 
 

@@ -91,12 +91,12 @@ def test_the_pool_answers_the_page_as_the_site_does_from_redis_alone(
         assert personal not in html
     # The visitor keeps their place through the pool as through the site.
     visitor = headers["set-cookie"][0].split(";")[0].split("=", 1)[1]
-    position = re.search(r"(\d+) 番目", html).group(1)
+    position = re.search(r"(\d+)</span> 番目", html).group(1)
     cookies = {"sessionid": session, "kaika_wr": visitor}
     _, again, html = call(wait_url(room), cookies=cookies)
     # Not a new visitor (no cookie); ahead of them only fewer (one a second is let in).
     assert "set-cookie" not in again
-    assert int(re.search(r"(\d+) 番目", html).group(1)) <= int(position)
+    assert int(re.search(r"(\d+)</span> 番目", html).group(1)) <= int(position)
 
 
 def test_the_pool_admits_with_a_pass_the_confirmation_accepts(user_client, room):  # noqa: F811
