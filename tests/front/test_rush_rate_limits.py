@@ -4,10 +4,11 @@ the shipped rate limits and Argon2 as in production, 40 browsers at a time. Each
 fetches the form and posts it with its CSRF token; its address arrives as a CDN in front of
 nginx passes it (TRUSTED_PROXY_COUNT=2, tests/front/stack.py).
 
-Simultaneous logins from one address also wait for allauth's per-address lock in Redis (it
-gives up after a second): this run would show it as refused logins. A guessing run from one
-of those addresses is then stopped; its details (the account lock, the exact counts, the
-misconfigured proxy counts) are in tests/supporters/test_rate_limits.py.
+Simultaneous logins from one address also wait for allauth's per-address lock in Redis, up to
+KAIKA_RATE_LIMIT_LOCK_WAIT (allauth's own second refused one supporter in a CI run): a wait
+that runs out would show here as a refused login. A guessing run from one of those addresses
+is then stopped; its details (the account lock, the exact counts, the misconfigured proxy
+counts, the lock's wait) are in tests/supporters/test_rate_limits.py.
 
 Negative control: the same rush through the same front with allauth's own limits (what kaika
 shipped before) turns most supporters away.

@@ -11,10 +11,12 @@ never see the hash. The same rush through real nginx and gunicorn, with Argon2, 
 and logins in parallel, is tests/front/test_rush_rate_limits.py.
 
 Negative controls: allauth's own limits (what kaika shipped before), and a TRUSTED_PROXY_COUNT
-one too low, turn the rush away; one too high lets a spray through.
+one too low, turn the rush away; one too high lets a spray through; allauth's own one-second
+wait for its lock refuses a supporter whom kaika's wait lets in.
 """
 
 import html
+import threading
 import time
 from collections import Counter
 
@@ -23,6 +25,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
 from allauth.core.internal import ratelimit as allauth_ratelimit
 from django.contrib.auth.hashers import make_password
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -276,3 +279,43 @@ def test_a_login_refused_by_the_limit_says_why_in_the_visitors_language(shipped)
         assert refused.status_code == 429
         assert sentence in refused.content.decode()
         assert_private(refused, "a refused login")
+
+
+def sign_in_behind_a_stalled_count(rf, email: str, address: str) -> str:
+    """A login from `address` while another request holds the lock on that address's count of
+    failed logins for 1.5 s, as a process paused on saturated cores at 9:00 does."""
+    rate = next(
+        rate
+        for rate in allauth_ratelimit.get_rates(app="allauth.account", action="login_failed")
+        if rate.per == "ip"
+    )
+    request = rf.post("/", HTTP_X_FORWARDED_FOR=f"{address}, {CDN_EDGE}", REMOTE_ADDR=NGINX)
+    count = allauth_ratelimit.get_cache_key(
+        request, app="allauth.account", action="login_failed", rate=rate
+    )
+    lock = f"{count}:lock"  # allauth's cache_lock
+    assert cache.add(lock, True, timeout=10)
+    release = threading.Timer(1.5, cache.delete, [lock])
+    release.start()
+    try:
+        return sign_in(Client(), email, PASSWORD, address)
+    finally:
+        release.join()
+
+
+def test_a_login_waits_for_a_stalled_holder_of_its_addresss_count_instead_of_being_refused(
+    shipped, rf
+):
+    (email,) = make_supporters(1)
+    assert sign_in_behind_a_stalled_count(rf, email, CARRIERS[0]) == "in"
+
+
+def test_negative_control_allauths_one_second_wait_refuses_the_same_supporter(
+    shipped, rf, monkeypatch
+):
+    # What allauth ships (allauth.core.internal.ratelimit): the supporter is told there were
+    # too many failed attempts, having made none. It also proves the lock held above is the one
+    # the login waits for.
+    monkeypatch.setattr(allauth_ratelimit, "CACHE_LOCK_WAIT_TIMEOUT", 1)
+    (email,) = make_supporters(1)
+    assert sign_in_behind_a_stalled_count(rf, email, CARRIERS[0]) == "locked"
