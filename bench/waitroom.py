@@ -2,11 +2,14 @@
 
 1. Fairness: bench/waitroom_fairness.py, the real queue in Redis with a simulated clock.
 2. The waiting page against the static file of the same size, through nginx (wrk): visitors
-   polling their place in a paused queue of BENCH_WAITROOM_QUEUE, and new arrivals.
+   polling their place in a paused queue of BENCH_WAITROOM_QUEUE, the public line their
+   page's script reads instead (what a waiting browser asks for every few seconds), and new
+   arrivals.
 3. The till: one operator redeeming (entry, confirmation, 確定) back to back, alone, then
    while wrk sends new arrivals to the waiting page; p95 of a whole redemption each time.
 4. The crowd: BENCH_CROWD_VISITORS signed-in visitors arriving within the 60 s around an
-   opening, polling, and posting real orders when let in (bench/waitroom_crowd.py); the
+   opening, following the line, and posting real orders when let in (bench/waitroom_crowd.py,
+   BENCH_CROWD_ADMIT_PER_SECOND the room's pace); the
    serving processes sampled each second (CPU by group, gunicorn's listen backlog), the
    order POST's percentiles, and PostgreSQL checked after against the listing's stock.
 

@@ -130,6 +130,7 @@ class Crowd:
             "places": 0,
         }
         self.order_post_ms: list[float] = []
+        self.ordered_after_s: list[float] = []
         self.outcomes: dict[str, int] = {}
         self.wait_ms: list[float] = []
         self.admitted_after_s: list[float] = []
@@ -149,7 +150,7 @@ class Crowd:
             if delay is None:
                 # No line to follow (busy page, shuffling, closed): the page's own timer.
                 found = REFRESH_RE.search(page)
-                delay = (int(found[1]) if found else BUSY_RELOAD) + random.random()
+                delay = (int(found[1]) if found else BUSY_RELOAD) + JITTER * random.random()
             await asyncio.sleep(delay)
         self.outcome("still_waiting_at_end")
 
@@ -241,6 +242,7 @@ class Crowd:
             path = urllib.parse.urlsplit(confirm).path
             status, headers, _ = await self.pool.request("POST", path, cookies, form)
             self.order_post_ms.append((time.monotonic() - started) * 1000)
+            self.ordered_after_s.append(time.time() - self.opens)
             where = headers.get("location", [""])[0]
             self.outcome("ordered" if status == 302 and "/pay" in where else f"post_{status}")
         except (OSError, asyncio.IncompleteReadError):
@@ -273,9 +275,24 @@ class Crowd:
             "order_post_p95_ms": round(percentile(self.order_post_ms, 95), 1),
             "order_post_p99_ms": round(percentile(self.order_post_ms, 99), 1),
             "order_post_max_ms": round(max(self.order_post_ms, default=0), 1),
+            # The order path's throughput: the busiest 10 s of answered order posts.
+            "order_posts_per_s_peak_10s": orders_peak(self.ordered_after_s, 10.0),
+            "order_posts_span_s": round(
+                max(self.ordered_after_s, default=0) - min(self.ordered_after_s, default=0), 1
+            ),
             "outcomes": self.outcomes,
             "client_errors": self.errors,
         }
+
+
+def orders_peak(times: list[float], window: float) -> float:
+    times = sorted(times)
+    most, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] > window:
+            start += 1
+        most = max(most, end - start + 1)
+    return round(most / window, 1)
 
 
 def main(path: str, host: str, seconds: str) -> dict:

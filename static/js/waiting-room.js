@@ -21,7 +21,8 @@
     window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
   }
   if (!line || !window.fetch) {
-    if (refresh > 0) { reloadIn(refresh); }
+    // The busy page's own delay is fixed: the jitter spreads the visitors it turned away.
+    if (refresh > 0) { reloadIn(refresh + Math.random() * JITTER); }
     return;
   }
 

@@ -15,6 +15,7 @@ from tests.e2e.conftest import check_screen
 from tests.e2e.test_backing_journey import log_in
 from tests.projects.factories import make_project, make_round, make_shop
 from waitingroom import queue
+from waitingroom.admission import room_sync
 from waitingroom.models import WaitingRoom
 from waitingroom.queue import Keys
 
@@ -108,5 +109,48 @@ def test_wait_before_the_opening_be_admitted_in_shuffled_order_and_buy(live_serv
         page.click("main form[method=post] button[type=submit]")
         page.wait_for_url("**/sandbox-pay/**")
         assert Order.objects.filter(supporter=supporter, round=round_).count() == 1
+    finally:
+        queue.client().delete(*Keys(round_.pk).all())
+
+
+def test_after_the_opening_the_page_follows_the_line_shows_a_pause_and_lets_in(
+    live_server, page_for
+):
+    """A visitor who arrives after the opening: the place counts down and the pause shows
+    without the page reloading (its script reads the public line); then it lets them in."""
+    round_ = make_round(make_project(), number=1)  # open now
+    listing = make_shop(round_.project).listings.get()
+    room = WaitingRoom.objects.create(round=round_, admit_per_second=1, max_concurrent=1000)
+    try:
+        supporter = make_user(email="after-nine@example.jp")
+        page = page_for("phone")
+        log_in(page, live_server.url, supporter.email)
+        # Twelve arrived just before this visitor.
+        room_sync(room)
+        for i in range(12):
+            queue.queue_visit(round_id=round_.pk, visitor=f"ahead{i:02d}", now=time.time())
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        page.goto(
+            f"{live_server.url}/orders/confirm/?listing={listing.pk}&round={round_.pk}&units=1"
+        )
+        page.wait_for_url("**/waiting/**")
+        first = int(page.locator("[data-position]").inner_text())
+        assert first >= 10
+        page.wait_for_function(
+            f"() => Number(document.querySelector('[data-position]').textContent) < {first}",
+            timeout=30_000,
+        )
+        room.paused = True
+        room.save()
+        room_sync(room)
+        page.locator("[data-show=paused]").wait_for(state="visible", timeout=30_000)
+        assert page.locator("[data-show=running]").is_hidden()
+        assert len([url for url in asked if "/waiting/?" in url]) == 1  # no reload meanwhile
+        check_screen(page, "waiting-room-paused-phone")
+        room.paused = False
+        room.save()
+        room_sync(room)
+        page.wait_for_url("**/orders/confirm/**", timeout=60_000)
     finally:
         queue.client().delete(*Keys(round_.pk).all())
