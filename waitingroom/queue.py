@@ -25,9 +25,9 @@ from django.conf import settings
 
 from kaika.debug import pause_after_checks
 
-# The drawn order is published in this many parts (by the first two hex digits of the place
-# name): a browser fetches its own part, about 40 names for 10,000 in the pre-queue.
-PLACE_PARTS = 256
+# The drawn order is published in parts, by the first two hex digits of the place name (256
+# parts): a browser fetches its own part, about 40 names for 10,000 in the pre-queue.
+PART_DIGITS = 2
 # How long unused admissions keep: about the longest gap between two reloads of the page.
 BURST_SECONDS = 10
 
@@ -270,7 +270,7 @@ def queue_shuffle(*, round_id: int) -> bool:
         parts: dict[str, list[str]] = {}
         for i, m in enumerate(members):
             name = place_name(m)
-            parts.setdefault(name[:2], []).append(f"{name}:{i}")
+            parts.setdefault(place_part(name), []).append(f"{name}:{i}")
         with r.pipeline(transaction=True) as pipe:
             if members:
                 pipe.zadd(k.queue, {m: i for i, m in enumerate(members)})
@@ -343,6 +343,11 @@ def place_name(visitor: str) -> str:
     """The pseudonym a visitor's drawn place is published under: it names nobody, and only
     the visitor's own page (private) tells them which it is."""
     return hashlib.sha256(f"waitingroom:place:{visitor}".encode()).hexdigest()[:16]
+
+
+def place_part(name: str) -> str:
+    """The part of the drawn order a place name is published in."""
+    return name[:PART_DIGITS]
 
 
 def places_part(*, round_id: int, part: str) -> dict[str, int] | None:

@@ -28,9 +28,10 @@ from waitingroom.admission import (
     pass_make,
 )
 from waitingroom.queue import (
-    PLACE_PARTS,
+    PART_DIGITS,
     RoomClosed,
     place_name,
+    place_part,
     places_part,
     queue_line,
     queue_visit,
@@ -46,7 +47,6 @@ REFRESH_JITTER = 5
 # (docs/benchmarks.md, Waiting room).
 REFRESH_WAITING_MOST = 60
 MAX_UNITS = 1000
-PART_DIGITS = len(f"{PLACE_PARTS - 1:x}")
 
 
 def _int(value: str | None, *, most: int) -> int | None:
@@ -171,7 +171,7 @@ def _line_context(round_id: int, visitor: str, standing, minutes: int | None) ->
     if standing.state == "pre":
         name = place_name(visitor)
         context["place_name"] = name
-        context["places_url"] = f"{line}{name[:PART_DIGITS]}/"
+        context["places_url"] = f"{line}{place_part(name)}/"
     return context
 
 
