@@ -84,6 +84,15 @@ local window, opens = tonumber(conf[2]), tonumber(conf[3])
 local rate, max, ttl = tonumber(conf[4]), tonumber(conf[5]), tonumber(conf[6])
 local paused = conf[7] == '1'
 
+-- Where the round stands: 'early' (the room is not open), 'pre' (before the opening, the
+-- pre-queue not yet frozen), 'shuffle' (the order not drawn yet), else nil (the queue).
+local function phase()
+  if now < window then return 'early' end
+  if now < opens and redis.call('EXISTS', KEYS[7]) == 0 then return 'pre' end
+  if redis.call('EXISTS', KEYS[8]) == 0 then return 'shuffle' end
+  return nil
+end
+
 local function admit()
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
   if paused then return end
@@ -112,12 +121,12 @@ VISIT = (
 local v = ARGV[3]
 local expiry = redis.call('ZSCORE', KEYS[4], v)
 if expiry and tonumber(expiry) > now then return {'admitted', expiry} end
-if now < window then return {'early'} end
-if now < opens and redis.call('EXISTS', KEYS[7]) == 0 then
+local p = phase()
+if p == 'pre' then
   redis.call('SADD', KEYS[2], v)
   return {'pre', redis.call('SCARD', KEYS[2]), conf[3]}
 end
-if redis.call('EXISTS', KEYS[8]) == 0 then return {'shuffle'} end
+if p then return {p} end
 if expiry then redis.call('ZREM', KEYS[4], v) end
 if not redis.call('ZSCORE', KEYS[3], v) then
   local base = tonumber(redis.call('GET', KEYS[10]) or '0')
@@ -136,13 +145,9 @@ return {'waiting', redis.call('ZRANK', KEYS[3], v), tostring(rate), paused and 1
 LINE = (
     ROOM
     + """
-if now < window then return {'early'} end
-if redis.call('EXISTS', KEYS[8]) == 0 then
-  if now < opens and redis.call('EXISTS', KEYS[7]) == 0 then
-    return {'pre', redis.call('SCARD', KEYS[2]), conf[3]}
-  end
-  return {'shuffle'}
-end
+local p = phase()
+if p == 'pre' then return {'pre', redis.call('SCARD', KEYS[2]), conf[3]} end
+if p then return {p} end
 admit()
 return {'line', tonumber(redis.call('GET', KEYS[9]) or '0'), redis.call('ZCARD', KEYS[3]),
         tostring(rate), paused and 1 or 0}
