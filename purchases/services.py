@@ -74,6 +74,7 @@ from purchases.models import (
 )
 from residents.services import EligibilityError, eligibility_check
 from supporters.models import User
+from waitingroom.services import gone_forget
 
 logger = logging.getLogger(__name__)
 
@@ -603,6 +604,8 @@ def _release_counters(order: Order) -> None:
     Project.objects.filter(pk=order.project_id).update(
         amount_raised=F("amount_raised") - order.amount
     )
+    # The waiting crowd may have been told this listing or the round was gone: not any more.
+    gone_forget(listing_id=order.listing_id, ended=True, project_id=order.project_id)
 
 
 def _lock_order(order_id: int) -> Order:

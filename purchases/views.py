@@ -104,14 +104,18 @@ def order_confirm(request):
                 now=now,
             )
         except PurchaseError as exc:
-            admission.refund()  # refused: the pass may try again (other units) while it lives
             error, refusal = exc.message, exc.code
         else:
             return redirect("purchases:order_pay", order_code=order.code)
     try:
         terms = order_terms(listing_id=listing_id, round_id=round_shown, units=units)
     except PurchaseError:
+        admission.refund()
         raise Http404 from None
+    if refusal is not None:
+        # Refused with a spent pass: the pass back (or not, when the round is over), and what
+        # is gone told to those still waiting, from the rows as read after the refusal.
+        admission.refused(code=refusal, listing=terms.listing, project=terms.project)
     if error is None:
         # A GET (the preview), or a POST that named no round (the round open now is shown,
         # and the supporter confirms it): the same checks, nothing reserved.

@@ -67,7 +67,7 @@ class WaitingRoomAdmin(admin.ModelAdmin):
     def _pause(self, request, queryset, *, paused: bool):
         now = timezone.now()
         done = 0
-        for room in queryset.select_related("round"):
+        for room in queryset.select_related("round__project"):
             if room_pause(room=room, paused=paused, now=now):
                 done += 1
                 log_action_done(

@@ -8,14 +8,17 @@ final arbiter: a pass only lets its holder try.
 
 import dataclasses
 import datetime
+import logging
 from urllib.parse import urlencode
 
 from django.core import signing
 from django.urls import reverse
 
+from projects.models import Listing, Project
 from waitingroom.models import WaitingRoom
 from waitingroom.queue import (
     RoomClosed,
+    gone_mark,
     pass_alive,
     pass_refund,
     pass_spend,
@@ -27,6 +30,8 @@ from waitingroom.queue import (
 PASS_SALT = "waitingroom.pass"  # noqa: S105 (a signing salt, not a secret)
 VISITOR_SALT = "waitingroom.visitor"
 VISITOR_COOKIE = "kaika_wr"
+
+logger = logging.getLogger(__name__)
 
 
 def pass_cookie_name(round_id: int) -> str:
@@ -63,6 +68,8 @@ def room_conf(room: WaitingRoom) -> dict[str, str]:
         "max": str(room.max_concurrent),
         "ttl": str(room.pass_ttl_seconds),
         "paused": "1" if room.paused else "0",
+        # The waiting page leads back to the project's page (it reads no database).
+        "project": room.round.project.slug,
     }
     # The version tells a stale copy in Redis (the round's opening moved, Redis restarted).
     conf["version"] = "|".join(conf[k] for k in sorted(conf))
@@ -105,6 +112,28 @@ class Admission:
         except RoomClosed:
             pass  # the pass is lost with Redis; the visitor queues again
 
+    def refused(self, *, code: str, listing: Listing, project: Project) -> None:
+        """The order this pass was spent for was refused (`code`, a PurchaseError's), the
+        listing and project as read after it. What is gone for everyone is told to the
+        waiting crowd; the pass is given back unless the round can sell nothing more (then
+        its slot goes to the next visitor instead of idling for the pass's lifetime)."""
+        if self.spent_with is None:
+            return
+        # Gone only when nothing at all is left: "not enough for these units" is not gone.
+        # Every listing costs at least the project's unit price (Project.validate_unit_price).
+        ended = code == "round_closed" or (
+            code == "budget_exhausted" and project.budget_remaining < project.unit_price
+        )
+        sold_out = code == "sold_out" and listing.is_sold_out
+        if ended or sold_out:
+            try:
+                gone_mark(round_id=self.round_id, listing_id=None if ended else listing.pk)
+            except RoomClosed:
+                # A notice only: the order page answers all the same.
+                logger.warning("waiting room %s: could not mark %s", self.round_id, code)
+        if not ended:
+            self.refund()  # the visitor may try other units, or another listing
+
 
 def admission_check(
     request,
@@ -119,7 +148,7 @@ def admission_check(
     needed, and spent now when `spend_key` (the order's idempotency key) is given."""
     if round_id is None:
         return Admission()
-    room = WaitingRoom.objects.select_related("round").filter(round_id=round_id).first()
+    room = WaitingRoom.objects.select_related("round__project").filter(round_id=round_id).first()
     if room is None or not room.applies_at(now):
         return Admission()
     waiting = Admission(wait_url=wait_url(round_id=round_id, listing_id=listing_id, units=units))

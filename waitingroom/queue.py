@@ -30,6 +30,9 @@ from kaika.debug import pause_after_checks
 PART_DIGITS = 2
 # How long unused admissions keep: about the longest gap between two reloads of the page.
 BURST_SECONDS = 10
+# The field of a round's `gone` hash that says the round can sell nothing more (budget spent,
+# round closed); its other fields are the ids of listings found sold out.
+ENDED = "ended"
 
 
 class RoomClosed(Exception):
@@ -64,19 +67,20 @@ class Keys:
 
     def all(self) -> list[str]:
         names = ("conf", "pre", "frozen", "queue", "live", "used", "bucket", "seq", "popped")
-        return [self._key(n) for n in (*names, "base", "places", "shuffled", "ready", "lock")]
+        more = ("base", "places", "shuffled", "ready", "lock", "gone")
+        return [self._key(n) for n in (*names, *more)]
 
     def scripts(self) -> list[str]:
         """The keys of VISIT and LINE, in their KEYS order."""
         names = ("conf", "pre", "queue", "live", "bucket", "seq", "shuffled", "ready", "popped")
-        return [self._key(n) for n in (*names, "base")]
+        return [self._key(n) for n in (*names, "base", "gone")]
 
 
 # What VISIT and LINE share: the room's settings, and letting the head in at the configured
 # pace (a token bucket), never beyond the live passes allowed. KEYS as in Keys.scripts().
 ROOM = """
 local conf = redis.call('HMGET', KEYS[1], 'enabled', 'window', 'opens', 'rate', 'max', 'ttl',
-                        'paused')
+                        'paused', 'project')
 if not conf[1] then return {'unknown'} end
 if conf[1] ~= '1' then return {'disabled'} end
 local now = tonumber(ARGV[1])
@@ -114,7 +118,8 @@ end
 """
 
 # A visit: join (the pre-queue before the opening, the queue after it, with the next ticket
-# number), let the head in, and say where this visitor stands.
+# number), let the head in, and say where this visitor stands (and whether the listing they
+# wait for, ARGV[4], or the whole round is gone).
 VISIT = (
     ROOM
     + """
@@ -136,7 +141,8 @@ admit()
 expiry = redis.call('ZSCORE', KEYS[4], v)
 if expiry then return {'admitted', expiry} end
 return {'waiting', redis.call('ZRANK', KEYS[3], v), tostring(rate), paused and 1 or 0,
-        redis.call('ZSCORE', KEYS[3], v)}
+        redis.call('ZSCORE', KEYS[3], v), redis.call('HEXISTS', KEYS[11], ARGV[4]),
+        redis.call('HEXISTS', KEYS[11], 'ended'), conf[8] or ''}
 """
 )
 
@@ -150,7 +156,7 @@ if p == 'pre' then return {'pre', redis.call('SCARD', KEYS[2]), conf[3]} end
 if p then return {p} end
 admit()
 return {'line', tonumber(redis.call('GET', KEYS[9]) or '0'), redis.call('ZCARD', KEYS[3]),
-        tostring(rate), paused and 1 or 0}
+        tostring(rate), paused and 1 or 0, redis.call('HKEYS', KEYS[11])}
 """
 )
 
@@ -204,6 +210,9 @@ class Standing:
     expires_at: float | None = None
     opens_at: float | None = None  # the opening, while in the pre-queue
     ticket: int | None = None  # in the queue: place = ticket - Line.admitted + 1
+    sold_out: bool = False  # the listing waited for was found sold out (a notice only)
+    ended: bool = False  # the round can sell nothing more (a notice only)
+    project: str | None = None  # the project's slug, to lead back to its page
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,6 +226,8 @@ class Line:
     paused: bool = False
     pre: int | None = None  # in the pre-queue, before the opening
     opens_at: float | None = None
+    sold_out: tuple[int, ...] = ()  # listings found sold out (notices only, as `ended`)
+    ended: bool = False
 
 
 @functools.cache
@@ -302,8 +313,11 @@ def _shuffled(script: str, k: Keys, args: list) -> list | None:
     return None
 
 
-def queue_visit(*, round_id: int, visitor: str, now: float) -> Standing:
-    answer = _shuffled(VISIT, Keys(round_id), [repr(now), BURST_SECONDS, visitor])
+def queue_visit(
+    *, round_id: int, visitor: str, now: float, listing_id: int | None = None
+) -> Standing:
+    args = [repr(now), BURST_SECONDS, visitor, "" if listing_id is None else str(listing_id)]
+    answer = _shuffled(VISIT, Keys(round_id), args)
     if answer is None:
         return Standing("shuffling")
     state = _text(answer[0])
@@ -319,6 +333,9 @@ def queue_visit(*, round_id: int, visitor: str, now: float) -> Standing:
             wait_seconds=int(position / rate),
             paused=paused,
             ticket=int(float(answer[4])),
+            sold_out=answer[5] == 1,
+            ended=answer[6] == 1,
+            project=_text(answer[7]) or None,
         )
     return Standing(state)
 
@@ -332,16 +349,43 @@ def queue_line(*, round_id: int, now: float) -> Line:
         return Line("shuffling")
     state = _text(answer[0])
     if state == "line":
+        gone = {_text(field) for field in answer[5]}
         return Line(
             state,
             admitted=int(answer[1]),
             waiting=int(answer[2]),
             rate=float(answer[3]),
             paused=answer[4] == 1,
+            sold_out=tuple(sorted(int(f) for f in gone - {ENDED} if f.isdigit())),
+            ended=ENDED in gone,
         )
     if state == "pre":
         return Line(state, pre=int(answer[1]), opens_at=float(answer[2]))
     return Line(state)
+
+
+def gone_mark(*, round_id: int, listing_id: int | None = None) -> None:
+    """Tell the round's waiting crowd that a listing (or, without one, the whole round) is
+    gone. A notice, never a block: PostgreSQL still decides every order."""
+    try:
+        client().hset(Keys(round_id).gone, ENDED if listing_id is None else str(listing_id), "1")
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
+
+
+def gone_clear(*, round_ids: list[int], listing_id: int | None = None, ended: bool = False) -> None:
+    """Units (of `listing_id`) or budget (`ended`) came back: take those notices down."""
+    fields = [str(listing_id)] if listing_id is not None else []
+    fields += [ENDED] if ended else []
+    if not fields or not round_ids:
+        return
+    try:
+        with client().pipeline(transaction=False) as pipe:
+            for round_id in round_ids:
+                pipe.hdel(Keys(round_id).gone, *fields)
+            pipe.execute()
+    except redis.RedisError as exc:
+        raise RoomClosed(str(exc)) from exc
 
 
 def place_name(visitor: str) -> str:

@@ -92,7 +92,9 @@ def wait(request, round_id: int):
     if new_visitor:
         visitor = secrets.token_urlsafe(16)
     try:
-        standing = queue_visit(round_id=round_id, visitor=visitor, now=time.time())
+        standing = queue_visit(
+            round_id=round_id, visitor=visitor, now=time.time(), listing_id=listing_id
+        )
     except RoomClosed:
         # Never open to everyone: while Redis is away nobody is admitted.
         response = _page({}, status=503, state="closed")
@@ -130,6 +132,9 @@ def wait(request, round_id: int):
                 "standing": standing,
                 "minutes": minutes,
                 "confirm": confirm,
+                "listing_id": listing_id,
+                "project_url": standing.project
+                and reverse("projects:project_detail", kwargs={"slug": standing.project}),
                 **_line_context(round_id, visitor, standing, minutes),
             },
             state=standing.state,
@@ -178,8 +183,9 @@ def _line_context(round_id: int, visitor: str, standing, minutes: int | None) ->
 @public_page(max_age=1)
 @require_safe
 def line(request, round_id: int):
-    """The public line: how many have been let in and the pace (the same for everyone: no
-    cookie reaches it through the front). Each copy made lets the head of the queue in."""
+    """The public line: how many have been let in and the pace, the listings found sold out
+    and whether the round has ended (the same for everyone: no cookie reaches it through the
+    front). Each copy made lets the head of the queue in."""
     try:
         found = queue_line(round_id=round_id, now=time.time())
     except RoomClosed:
@@ -188,7 +194,12 @@ def line(request, round_id: int):
     data = {"state": found.state}
     if found.state == "line":
         data.update(
-            admitted=found.admitted, waiting=found.waiting, rate=found.rate, paused=found.paused
+            admitted=found.admitted,
+            waiting=found.waiting,
+            rate=found.rate,
+            paused=found.paused,
+            sold_out=list(found.sold_out),
+            ended=found.ended,
         )
     elif found.state == "pre":
         data.update(pre=found.pre, opens=found.opens_at)

@@ -9,6 +9,10 @@
 // after the opening under a place name only this page knows. When its turn has come it
 // reloads once, and the server lets it in. If the line cannot be read it falls back to
 // reloading the page.
+//
+// The line also says what is gone: the listings found sold out and whether the round can sell
+// nothing more. The page shows or hides the same notices; once the round has ended it stops
+// looking (a reload shows the latest).
 (function () {
   "use strict";
   var main = document.getElementById("main");
@@ -30,6 +34,7 @@
     parseInt(main.getAttribute("data-ticket"), 10) : null;
   var place = main.getAttribute("data-place");
   var places = main.getAttribute("data-places");
+  var listing = parseInt(main.getAttribute("data-listing"), 10);
   var failures = 0;
 
   function each(selector, apply) {
@@ -56,6 +61,9 @@
   }
 
   function follow(data) {
+    show("sold_out", (data.sold_out || []).indexOf(listing) !== -1);
+    show("ended", data.ended === true);
+    if (data.ended === true) { return; }
     var position = ticket - data.admitted + 1;
     if (position <= 0) {
       reloadIn(Math.random() * 2);  // let in: the page hands over the pass

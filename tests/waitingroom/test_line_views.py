@@ -57,7 +57,15 @@ def test_the_line_is_the_same_public_answer_for_everyone(
         assert "Cookie" not in response.get("Vary", "")
         answers.append(json.loads(response.content))
     for answer in answers:
-        assert set(answer) == {"state", "admitted", "waiting", "rate", "paused"}
+        assert set(answer) == {
+            "state",
+            "admitted",
+            "waiting",
+            "rate",
+            "paused",
+            "sold_out",
+            "ended",
+        }
         assert answer["state"] == "line" and answer["rate"] == 1.0
     body = json.dumps(answers)
     for personal in (user.email, user.family_name, user.phone, "other1"):
