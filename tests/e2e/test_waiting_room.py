@@ -1,19 +1,23 @@
 """A first-come opening in Chromium (issue 23): a supporter waits in the pre-queue just before
 the opening, is placed by the shuffle at the opening, admitted at the room's pace and buys;
-meanwhile the shop's till redeems a ticket without waiting for anything."""
+meanwhile the shop's till redeems a ticket without waiting for anything; a visitor still
+waiting is told when what they wait for has sold out."""
 
 import datetime
 import time
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from projects.models import Listing
 from purchases.models import Order, Redemption, Wallet
 from purchases.services import PaymentResult, order_create, payment_record
 from tests.conftest import make_user
 from tests.e2e.conftest import check_screen
 from tests.e2e.test_backing_journey import log_in
 from tests.projects.factories import make_project, make_round, make_shop
+from tests.waitingroom.test_views import admitted, post_order
 from waitingroom import queue
 from waitingroom.admission import room_sync
 from waitingroom.models import WaitingRoom
@@ -152,5 +156,54 @@ def test_after_the_opening_the_page_follows_the_line_shows_a_pause_and_lets_in(
         room.save()
         room_sync(room)
         page.wait_for_url("**/orders/confirm/**", timeout=60_000)
+    finally:
+        queue.client().delete(*Keys(round_.pk).all())
+
+
+def test_a_waiting_visitor_is_told_without_a_reload_when_their_listing_sells_out(
+    live_server, page_for
+):
+    """Another visitor, let in first, is refused because the last unit has gone: the page of
+    the one still waiting shows the sold-out notice from the public line, without a reload."""
+    round_ = make_round(make_project(), number=1)  # open now
+    listing = make_shop(round_.project).listings.get()
+    Listing.objects.filter(pk=listing.pk).update(stock_limit=3)
+    # One pass at a time: while the first visitor holds it, the second waits.
+    room = WaitingRoom.objects.create(round=round_, admit_per_second=5, max_concurrent=1)
+    place = {"room": room, "round": round_, "listing": listing}
+    try:
+        first = Client()
+        first.force_login(make_user(email="first-in@example.jp"))
+        confirm = admitted(first, place)
+
+        supporter = make_user(email="still-waiting@example.jp")
+        page = page_for("phone")
+        log_in(page, live_server.url, supporter.email)
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        page.goto(
+            f"{live_server.url}/orders/confirm/?listing={listing.pk}&round={round_.pk}&units=1"
+        )
+        page.wait_for_url("**/waiting/**")
+        assert page.locator("[data-state=waiting]").is_visible()
+        assert page.locator("[data-show=sold_out]").is_hidden()
+
+        # Meanwhile the last units go elsewhere; the first visitor's order is refused.
+        Listing.objects.filter(pk=listing.pk).update(units_sold=3)
+        refused = post_order(first, confirm)
+        assert refused.status_code == 200 and refused.context["refusal"] == "sold_out"
+
+        notice = page.locator("[data-show=sold_out]")
+        notice.wait_for(state="visible", timeout=30_000)
+        assert "完売" in notice.inner_text()
+        assert (
+            notice.get_by_role("link")
+            .get_attribute("href")
+            .endswith(f"/projects/{round_.project.slug}/")
+        )
+        assert page.locator("[data-show=ended]").is_hidden()
+        assert page.locator("[data-position]").is_visible()  # the place is kept
+        assert len([url for url in asked if "/waiting/?" in url]) == 1  # no reload meanwhile
+        check_screen(page, "waiting-room-sold-out-phone")
     finally:
         queue.client().delete(*Keys(round_.pk).all())
