@@ -129,7 +129,7 @@ if expiry and tonumber(expiry) > now then return {'admitted', expiry} end
 local p = phase()
 if p == 'pre' then
   redis.call('SADD', KEYS[2], v)
-  return {'pre', redis.call('SCARD', KEYS[2]), conf[3]}
+  return {'pre', redis.call('SCARD', KEYS[2]), conf[3], conf[8] or ''}
 end
 if p then return {p} end
 if expiry then redis.call('ZREM', KEYS[4], v) end
@@ -324,7 +324,12 @@ def queue_visit(
     if state == "admitted":
         return Standing(state, expires_at=float(answer[1]))
     if state == "pre":
-        return Standing(state, position=int(answer[1]), opens_at=float(answer[2]))
+        return Standing(
+            state,
+            position=int(answer[1]),
+            opens_at=float(answer[2]),
+            project=_text(answer[3]) or None,
+        )
     if state == "waiting":
         position, rate, paused = int(answer[1]) + 1, float(answer[2]), answer[3] == 1
         return Standing(

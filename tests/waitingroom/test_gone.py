@@ -289,3 +289,14 @@ def test_the_waiting_page_shows_the_notices_privately_and_names_nobody(
     gone_mark(round_id=room["round"].pk)
     html = user_client.get(url).content.decode()
     assert " hidden" not in notice(html, "ended") and ended in html
+
+
+@pytest.mark.django_db
+def test_the_pre_queue_page_carries_the_notice_hidden_for_its_script(user_client, room):  # noqa: F811
+    opens = timezone.now() + datetime.timedelta(minutes=10)
+    type(room["round"]).objects.filter(pk=room["round"].pk).update(opens_at=opens)
+    user_client.get(confirm_url(room))
+    html = user_client.get(wait_url(room)).content.decode()
+    assert 'data-state="pre"' in html and " hidden" in notice(html, "sold_out")
+    # The link back is there for when the script shows the notice after the opening.
+    assert f'href="/projects/{room["round"].project.slug}/"' in html
