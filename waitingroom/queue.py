@@ -12,7 +12,8 @@ then on in arrival order, with no gaps (the head is only ever popped). So the nu
 far (`popped`) says everyone's place: place = ticket - popped + 1. That number is the same for
 everyone, which is what lets the front answer the waiting crowd without the app (`queue_line`,
 the public line); the pre-queue's drawn order is published the same way, by pseudonym
-(`place_name`), in 256 parts.
+(`place_name`), in 256 parts. A per-round hash says what is gone (listings found sold out,
+the round ended), for the line and the page to tell the crowd: a notice, never a block.
 """
 
 import dataclasses
