@@ -120,7 +120,7 @@ end
 
 # A visit: join (the pre-queue before the opening, the queue after it, with the next ticket
 # number), let the head in, and say where this visitor stands (and whether the listing they
-# wait for, ARGV[4], or the whole round is gone).
+# wait for, ARGV[4], or the whole round, field 'ended' (ENDED), is gone).
 VISIT = (
     ROOM
     + """
