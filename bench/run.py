@@ -210,6 +210,7 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
         # Workers are not recycled during the run (production recycles every ~5,000
         # requests): a recycled worker would take its CPU account with it.
         GUNICORN_MAX_REQUESTS="0",
+        GUNICORN_WAITING_MAX_REQUESTS="0",
     )
     return env
 

@@ -114,8 +114,8 @@ def listen_backlog(ports: dict[str, int]) -> dict[str, int]:
 
 
 class Saturation(threading.Thread):
-    """Each second: cores used by each group of serving processes, the whole machine's busy
-    share, and the listen backlog of each gunicorn pool."""
+    """Each second: cores used by each group of serving processes and by its busiest process,
+    the whole machine's busy share, and the listen backlog of each gunicorn pool."""
 
     def __init__(self, stack, ports: dict[str, int]):
         super().__init__(daemon=True)
@@ -128,12 +128,18 @@ class Saturation(threading.Thread):
         while not self.stopping.wait(1.0):
             now_cpu, now_ticks, now = run.server_cpu(self.stack), run.cpu_ticks(), time.monotonic()
             cores: dict[str, float] = {}
+            busiest: dict[str, float] = {}
             for pid, (group, seconds) in now_cpu.items():
-                cores[group] = cores.get(group, 0.0) + seconds - before.get(pid, (group, 0.0))[1]
+                used = seconds - before.get(pid, (group, 0.0))[1]
+                cores[group] = cores.get(group, 0.0) + used
+                busiest[group] = max(busiest.get(group, 0.0), used)
             wall = now - clock
             self.samples.append(
                 {
                     "cores": {g: round(c / wall, 3) for g, c in cores.items()},
+                    # A process can use one core at most: this is how near its ceiling the
+                    # busiest process of each group was.
+                    "busiest_process": {g: round(c / wall, 3) for g, c in busiest.items()},
                     "machine_busy": round(
                         (now_ticks[0] - ticks[0]) / max(now_ticks[1] - ticks[1], 1), 3
                     ),
@@ -150,6 +156,12 @@ class Saturation(threading.Thread):
             "seconds": len(self.samples),
             "cores_mean": {g: round(sum(v) / max(len(v), 1), 2) for g, v in cores.items()},
             "cores_p95": {g: round(run.percentile(v, 95), 2) for g, v in cores.items()},
+            "busiest_process_p95": {
+                g: round(
+                    run.percentile([s["busiest_process"].get(g, 0.0) for s in self.samples], 95), 2
+                )
+                for g in groups
+            },
             "machine_busy_mean": round(sum(busy) / max(len(busy), 1), 3),
             "machine_busy_p95": round(run.percentile(busy, 95), 3),
             "seconds_machine_busy_over_95pct": sum(1 for b in busy if b > 0.95),

@@ -51,8 +51,11 @@ def render(
 
     `waiting_upstreams`: the waiting room's own pools (waitingroom/wsgi.py, `make serve` runs
     one); without them the waiting page goes to `upstreams` like any page.
-    `waiting_connections`: how many waiting-room pages may be at those pools at once (default
-    4 per pool: its threads), beyond which nginx answers its static busy page."""
+    `waiting_connections`: how many waiting-room pages may be at those pools at once, beyond
+    which nginx answers its static busy page. By default 16 per waiting pool (its processes
+    and a short queue: a page takes 2-3 ms, so the last in it waits some 40 ms, where the busy
+    page costs a new arrival 5-8 s and its place in the order of arrival); without waiting
+    pools, 4 per app node, so that the till keeps threads free."""
     if not COOKIE_NAME_RE.match(session_cookie):
         raise ValueError(f"{session_cookie!r} cannot be used as an nginx $cookie_ variable")
     if not upstreams:
@@ -73,7 +76,9 @@ def render(
             f"        server {_loopback(upstream)};"
             for upstream in (waiting_upstreams or upstreams)
         ),
-        "WAITING_CONNECTIONS": str(waiting_connections or 4 * len(waiting_upstreams or upstreams)),
+        "WAITING_CONNECTIONS": str(
+            waiting_connections or 16 * len(waiting_upstreams) or 4 * len(upstreams)
+        ),
         "PUBLIC_PATHS": "\n".join(
             f"        {line}"
             for line in PUBLIC_PATHS.read_text(encoding="utf-8").splitlines()

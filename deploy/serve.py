@@ -73,10 +73,16 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
     return env
 
 
-# The waiting room's pool: one process (so the 9:00 wave takes at most one core's worth of
-# Python), its threads overlapping the waits on Redis, niced so that on a busy machine the
-# scheduler serves the till, the tickets and the order pages first.
-WAITING_WORKERS = "1"
+# The waiting room's pool: niced, so that on a busy machine the scheduler serves the till, the
+# tickets and the order pages first. One thread per process: its page waits on Redis for a
+# fraction of a millisecond, so more threads overlap nearly nothing and fight over the GIL
+# instead (a page cost 2.9 ms of CPU with 4 threads, 1.7 ms with one). Two processes, so the
+# joins at 9:00 spread over both cores and one preempted process does not hold up the line
+# (docs/benchmarks.md, Waiting room). Not recycled during a wave: a restart there is a second
+# of Django's start-up while the crowd gets the busy page.
+WAITING_WORKERS = "2"
+WAITING_THREADS = "1"
+WAITING_MAX_REQUESTS = "200000"
 WAITING_NICE = "10"
 
 
@@ -88,6 +94,8 @@ def app_processes(env: dict[str, str], waiting_bind: str) -> dict[str, tuple[lis
         **env,
         "GUNICORN_BIND": waiting_bind,
         "GUNICORN_WORKERS": env.get("GUNICORN_WAITING_WORKERS", WAITING_WORKERS),
+        "GUNICORN_THREADS": env.get("GUNICORN_WAITING_THREADS", WAITING_THREADS),
+        "GUNICORN_MAX_REQUESTS": env.get("GUNICORN_WAITING_MAX_REQUESTS", WAITING_MAX_REQUESTS),
     }
     return {
         "gunicorn": ([*gunicorn, "kaika.wsgi"], env),

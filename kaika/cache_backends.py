@@ -11,7 +11,7 @@ import threading
 import time
 
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger("kaika.cache")
@@ -47,9 +47,27 @@ class _Outage:
 _outage = _Outage()
 
 
+class OneClientPerPool(RedisCacheClient):
+    """Django's client builds a new redis.Redis for every operation, and building one fills
+    its table of some 170 reply handlers: about a tenth of the waiting page's Python
+    (docs/benchmarks.md, Waiting room). A redis.Redis is safe to share, so one per pool."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
+        self._class = OneClientPerPool
         self.retry_after = float(params.get("RETRY_AFTER", 5))
         # One LocMem store per process (LocMem shares storage by name across threads).
         self._fallback = LocMemCache(

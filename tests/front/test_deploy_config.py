@@ -106,7 +106,8 @@ def test_the_shipped_nginx_lets_only_a_few_waiting_pages_reach_the_app_at_once(t
 
 def test_the_waiting_page_goes_to_its_own_pool_and_nothing_else_does(tmp_path):
     """make serve's waiting pool (waitingroom/wsgi.py) takes the waiting page, limited to
-    four at once per pool; every other path stays with the app nodes."""
+    sixteen at once per pool (its processes and a short queue); every other path stays with
+    the app nodes."""
     config = directives(
         nginx.render(
             prefix=tmp_path,
@@ -123,7 +124,7 @@ def test_the_waiting_page_goes_to_its_own_pool_and_nothing_else_does(tmp_path):
         r"location ~ \^/\(en/\)\?rounds/\[0-9\]\+/waiting/\$ \{(.*?)\}", config, re.S
     )
     block = waiting.group(1)
-    assert "proxy_pass http://kaika_waiting;" in block and "limit_conn kaika_waiting 4;" in block
+    assert "proxy_pass http://kaika_waiting;" in block and "limit_conn kaika_waiting 16;" in block
     assert "proxy_cache" not in block  # private: never looked up or stored
     # The public line goes there too, kept by URL alone and sent no cookie or credentials
     # (so the pool cannot answer anything personal), for signed-in visitors as for others.
@@ -240,3 +241,25 @@ def test_gunicorn_accepts_its_configuration_and_loads_the_app():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_make_serve_runs_the_waiting_pool_niced_one_thread_per_process():
+    """The waiting pool's processes (deploy/serve.py): niced, two single-threaded workers,
+    not recycled during a wave; the app's pool keeps gunicorn.conf.py's own sizing."""
+    from deploy import serve
+
+    processes = serve.app_processes({"GUNICORN_BIND": "127.0.0.1:8081"}, "127.0.0.1:8082")
+    command, env = processes["waiting"]
+    assert command[:3] == ["nice", "-n", "10"] and command[-1] == "waitingroom.wsgi"
+    assert env["GUNICORN_BIND"] == "127.0.0.1:8082"
+    assert (env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"]) == ("2", "1")
+    assert int(env["GUNICORN_MAX_REQUESTS"]) >= 100_000
+    app = processes["gunicorn"][1]
+    assert app["GUNICORN_BIND"] == "127.0.0.1:8081" and "GUNICORN_THREADS" not in app
+    tuned = serve.app_processes(
+        {"GUNICORN_WAITING_WORKERS": "3", "GUNICORN_WAITING_THREADS": "2"}, "127.0.0.1:8082"
+    )
+    assert (tuned["waiting"][1]["GUNICORN_WORKERS"], tuned["waiting"][1]["GUNICORN_THREADS"]) == (
+        "3",
+        "2",
+    )

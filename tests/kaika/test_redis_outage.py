@@ -145,3 +145,22 @@ def test_negative_control_without_forgetting_stale_copies_the_session_comes_back
     thief = Client()
     thief.cookies["sessionid"] = cookie
     assert thief.get("/mypage/").status_code == 200
+
+
+def test_one_redis_client_serves_every_operation_of_a_pool(own_redis):
+    """Django builds a redis.Redis per operation (a tenth of the waiting page's Python); ours
+    keeps one per connection pool, and it still works across an outage."""
+    from django.core.cache import cache
+    from django.core.cache.backends.redis import RedisCacheClient
+
+    cache.set("k", 1)
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client() is client and cache._cache.get_client(write=True) is client
+    # The control: Django's own client makes a new one each time.
+    assert RedisCacheClient.get_client(cache._cache, write=True) is not client
+    own_redis.stop()
+    assert cache.get("k") is None  # the process's memory answers meanwhile
+    own_redis.start()
+    time.sleep(0.6)  # RETRY_AFTER
+    cache.set("k", 2)
+    assert cache.get("k") == 2 and cache._cache.get_client() is client
