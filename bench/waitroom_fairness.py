@@ -93,7 +93,7 @@ def simulate(n: int) -> dict:
             for t, v in batch:
                 visit(
                     keys=keys,
-                    args=[repr(t), queue.BURST_SECONDS, v],
+                    args=[repr(t), queue.BURST_SECONDS, v, ""],  # no listing named
                     client=pipe,
                 )
             answers = pipe.execute()
