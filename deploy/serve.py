@@ -73,14 +73,14 @@ def environment(serve_port: int, app_port: int) -> dict[str, str]:
     return env
 
 
-# The waiting room's pool: niced, so that on a busy machine the scheduler serves the till, the
-# tickets and the order pages first. One thread per process: its page waits on Redis for a
-# fraction of a millisecond, so more threads overlap nearly nothing and fight over the GIL
-# instead (a page cost 2.9 ms of CPU with 4 threads, 1.7 ms with one). Two processes, so the
-# joins at 9:00 spread over both cores and one preempted process does not hold up the line
-# (docs/benchmarks.md, Waiting room). Not recycled during a wave: a restart there is a second
-# of Django's start-up while the crowd gets the busy page.
-WAITING_WORKERS = "2"
+# The waiting room's pool: one process, niced, so the 9:00 wave takes at most one core's worth
+# of Python and the scheduler serves the till, the tickets and the order pages first (a second
+# process halved the busy pages of the crowd but doubled the till's p95 in a wave of arrivals).
+# One thread: its page waits on Redis for a fraction of a millisecond, so more threads overlap
+# nearly nothing and fight over the GIL instead (a page cost 2.9 ms of CPU with 4 threads,
+# 1.7 ms with one). Not recycled during a wave: a restart there is a second of Django's
+# start-up while the crowd gets the busy page. docs/benchmarks.md, Waiting room.
+WAITING_WORKERS = "1"
 WAITING_THREADS = "1"
 WAITING_MAX_REQUESTS = "200000"
 WAITING_NICE = "10"

@@ -244,15 +244,15 @@ def test_gunicorn_accepts_its_configuration_and_loads_the_app():
 
 
 def test_make_serve_runs_the_waiting_pool_niced_one_thread_per_process():
-    """The waiting pool's processes (deploy/serve.py): niced, two single-threaded workers,
-    not recycled during a wave; the app's pool keeps gunicorn.conf.py's own sizing."""
+    """The waiting pool's process (deploy/serve.py): niced, one worker of one thread, not
+    recycled during a wave; the app's pool keeps gunicorn.conf.py's own sizing."""
     from deploy import serve
 
     processes = serve.app_processes({"GUNICORN_BIND": "127.0.0.1:8081"}, "127.0.0.1:8082")
     command, env = processes["waiting"]
     assert command[:3] == ["nice", "-n", "10"] and command[-1] == "waitingroom.wsgi"
     assert env["GUNICORN_BIND"] == "127.0.0.1:8082"
-    assert (env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"]) == ("2", "1")
+    assert (env["GUNICORN_WORKERS"], env["GUNICORN_THREADS"]) == ("1", "1")
     assert int(env["GUNICORN_MAX_REQUESTS"]) >= 100_000
     app = processes["gunicorn"][1]
     assert app["GUNICORN_BIND"] == "127.0.0.1:8081" and "GUNICORN_THREADS" not in app
