@@ -296,7 +296,10 @@ def wrk(
     seconds: int = PHASE_SECONDS,
     connections: int = WRK_CONNECTIONS,
     headers: tuple[str, ...] = (),
+    delay_ms: str | None = None,
 ) -> dict:
+    """`delay_ms`: each connection waits that long between its requests (wrk_report.lua), for
+    a paced load rather than as fast as wrk can."""
     command = [
         "wrk",
         f"-t{WRK_THREADS}",
@@ -313,7 +316,8 @@ def wrk(
         command += ["--", *script_args]
     log(f"{name}: wrk {connections} connections, {seconds} s")
     with Measured(stack) as cpu:
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        env = {**os.environ, "BENCH_WRK_DELAY_MS": delay_ms} if delay_ms else None
+        out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     duration = raw["duration_us"] / 1e6
