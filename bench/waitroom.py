@@ -296,32 +296,25 @@ def main() -> int:
             run.log(f"till alone: {TILL_SECONDS} s")
             results["till_alone"] = till(host, data, TILL_SECONDS)
             run.log(f"  {results['till_alone']}")
+            wait_url = f"{host}{wait_path}"
             line_url = f"{host}/rounds/{data['round_id']}/waiting/line/"
-            for key, label, arrivals_delay, line_delay in WAVES:
+
+            def paced(name: str, title: str, url: str, delay: str | None) -> None:
+                endpoints[name] = run.wrk(
+                    stack,
+                    title,
+                    url,
+                    headers=(f"Cookie: sessionid={session}",),
+                    seconds=TILL_SECONDS + 4,
+                    delay_ms=delay,
+                )
+
+            for key, label, arrivals, line in WAVES:
                 run.log(f"till during {label}")
-                loads = {
-                    f"{key}_arrival": lambda delay=arrivals_delay, label=label: run.wrk(
-                        stack,
-                        f"waiting page arrivals, {label}",
-                        f"{host}{wait_path}",
-                        headers=(f"Cookie: sessionid={session}",),
-                        seconds=TILL_SECONDS + 4,
-                        delay_ms=delay,
-                    )
-                }
-                if line_delay:
-                    loads[f"{key}_line"] = lambda delay=line_delay, label=label: run.wrk(
-                        stack,
-                        f"the public line, {label}",
-                        line_url,
-                        headers=(f"Cookie: sessionid={session}",),
-                        seconds=TILL_SECONDS + 4,
-                        delay_ms=delay,
-                    )
-                threads = [
-                    threading.Thread(target=lambda n=n, f=f: endpoints.update({n: f()}))
-                    for n, f in loads.items()
-                ]
+                loads = [(f"{key}_arrival", f"waiting page arrivals, {label}", wait_url, arrivals)]
+                if line:
+                    loads.append((f"{key}_line", f"the public line, {label}", line_url, line))
+                threads = [threading.Thread(target=paced, args=load) for load in loads]
                 for thread in threads:
                     thread.start()
                 time.sleep(2)  # the wave is on

@@ -306,7 +306,7 @@ def _shuffled(script: str, k: Keys, args: list) -> list | None:
     """Run VISIT or LINE; at the opening the first to see it shuffles the pre-queue. None
     while another process is shuffling."""
     for _ in range(2):
-        answer = _run(script, k.scripts(), [*args])
+        answer = _run(script, k.scripts(), args)
         if _text(answer[0]) != "shuffle":
             return answer
         if not queue_shuffle(round_id=k.round_id):
